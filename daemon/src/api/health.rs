@@ -1,0 +1,31 @@
+//! `GET /api/health`: is the box up, and what it is (no authentication).
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the daemon answers.
+    pub status: &'static str,
+    pub version: &'static str,
+    /// `foyer-XXXX`.
+    pub name: String,
+    pub claimed: bool,
+    /// SHA-256 of the box CA certificate (DER), hex: compare it with the label / mDNS.
+    pub ca_fingerprint: String,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "box",
+    responses((status = 200, description = "The box is up", body = Health)))]
+pub async fn health(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: s.info.version,
+        name: s.info.hostname.clone(),
+        claimed: s.auth.is_claimed(),
+        ca_fingerprint: s.info.ca_fingerprint.clone(),
+    })
+}

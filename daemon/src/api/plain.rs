@@ -1,0 +1,147 @@
+//! The plain-HTTP listener: the one thing a browser reaches before it trusts
+//! the box. It serves the CA certificate (`/ca.pem`, `/ca.crt` in DER for
+//! Android) and a short page on how to trust it (`/trust`), and redirects
+//! everything else to HTTPS. It never serves vault data.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::BoxInfo;
+
+pub fn router(info: Arc<BoxInfo>) -> Router {
+    Router::new()
+        .route("/ca.pem", get(ca_pem))
+        .route("/ca.crt", get(ca_der))
+        .route("/trust", get(trust_page))
+        .fallback(redirect)
+        .with_state(info)
+}
+
+async fn ca_pem(State(info): State<Arc<BoxInfo>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"foyer-ca.pem\"",
+            ),
+        ],
+        info.ca_pem.clone(),
+    )
+        .into_response()
+}
+
+async fn ca_der(State(info): State<Arc<BoxInfo>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"foyer-ca.crt\"",
+            ),
+        ],
+        info.ca_der.clone(),
+    )
+        .into_response()
+}
+
+/// Groups a hex fingerprint as `AB:CD:…` for people to compare.
+fn grouped(fp: &str) -> String {
+    fp.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).to_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+async fn trust_page(State(info): State<Arc<BoxInfo>>) -> Html<String> {
+    let name = &info.hostname;
+    let fp = grouped(&info.ca_fingerprint);
+    let port = info.https_port;
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Trust {name}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5}}code{{word-break:break-all}}</style>
+</head><body>
+<h1>Trust your Foyer box</h1>
+<p>This box, <strong>{name}.local</strong>, protects its connection with its own certificate authority.
+Install that certificate once on each device, and your browser will verify the box on every visit.</p>
+<p><a href="/ca.pem">Download the certificate (PEM)</a> · <a href="/ca.crt">Android (.crt)</a></p>
+<p>Before trusting it, check that its fingerprint (SHA-256) matches the one on the box's label or in the app:</p>
+<p><code>{fp}</code></p>
+<ul>
+<li><strong>Android</strong>: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.</li>
+<li><strong>iPhone / iPad</strong>: open the downloaded profile in Settings → Profile Downloaded → Install, then Settings → General → About → Certificate Trust Settings → enable it.</li>
+<li><strong>Windows / macOS / Linux</strong>: import it as a trusted root authority in your browser or system keychain.</li>
+</ul>
+<p>This certificate can only vouch for <code>{name}.local</code>, <code>localhost</code> and private network addresses: it cannot be used to impersonate any other site.</p>
+<p><a href="https://{name}.local:{port}/">Continue to the box over HTTPS</a></p>
+</body></html>"#
+    ))
+}
+
+async fn redirect(State(info): State<Arc<BoxInfo>>, req: Request) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(strip_port)
+        .filter(|h| is_safe_host(h))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}.local", info.hostname));
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let port = info.https_port;
+    let target = if port == 443 {
+        format!("https://{host}{path}")
+    } else {
+        format!("https://{host}:{port}{path}")
+    };
+    match HeaderValue::from_str(&target) {
+        Ok(_) => Redirect::permanent(&target).into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // An IPv6 literal keeps its brackets: [fe80::1]:8080 -> [fe80::1]
+        return host.find(']').map_or(host, |i| &host[..=i]);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// Host names and address literals only: no header or URL injection.
+fn is_safe_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(strip_port("foyer-ab12.local:8080"), "foyer-ab12.local");
+        assert_eq!(strip_port("192.168.1.2"), "192.168.1.2");
+        assert_eq!(strip_port("[fe80::1]:8080"), "[fe80::1]");
+        assert!(is_safe_host("foyer-ab12.local"));
+        assert!(!is_safe_host("evil.com/\r\nX: y"));
+        assert_eq!(grouped("ab01"), "AB:01");
+    }
+}

@@ -1,0 +1,220 @@
+//! Configuration of `foyerd serve`: command line, `FOYER_*` environment
+//! variables and an optional TOML file, merged in that order of precedence
+//! (command line wins, then environment, then file, then defaults).
+//!
+//! Secrets never come through here: a provisioned claim code is read from a
+//! file whose *path* is configured, never from argv or the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// A configuration that cannot be used; `foyerd` exits with status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Options of `foyerd serve` as given on the command line or in the environment.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Data directory (vault, keys, certificates). Default: ./var
+    #[arg(long, env = "FOYER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTPS listen address. Default: 0.0.0.0:8443
+    #[arg(long, env = "FOYER_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Plain-HTTP listen address (redirects to HTTPS, serves the CA). Default: 0.0.0.0:8080
+    #[arg(long, env = "FOYER_HTTP_LISTEN", value_name = "ADDR:PORT")]
+    pub http_listen: Option<SocketAddr>,
+    /// Do not announce the box on the LAN with mDNS/DNS-SD.
+    #[arg(long, env = "FOYER_NO_MDNS")]
+    pub no_mdns: bool,
+    /// TOML configuration file.
+    #[arg(long, env = "FOYER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// File holding a claim code provisioned at the factory (one line).
+    #[arg(long, env = "FOYER_CLAIM_CODE_FILE", value_name = "FILE")]
+    pub claim_code_file: Option<PathBuf>,
+    /// Uploads are refused (507) when they would leave less free disk than this.
+    #[arg(long, env = "FOYER_MIN_FREE_BYTES", value_name = "BYTES")]
+    pub min_free_bytes: Option<u64>,
+    /// Maximum total size of stored files, in bytes (no quota by default).
+    #[arg(long, env = "FOYER_FILES_QUOTA_BYTES", value_name = "BYTES")]
+    pub files_quota_bytes: Option<u64>,
+    /// Log format: `text` (default) or `json`.
+    #[arg(long, env = "FOYER_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The same options, as written in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    http_listen: Option<SocketAddr>,
+    no_mdns: Option<bool>,
+    claim_code_file: Option<PathBuf>,
+    min_free_bytes: Option<u64>,
+    files_quota_bytes: Option<u64>,
+    log_format: Option<LogFormat>,
+}
+
+/// The effective configuration of a running box.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub mdns: bool,
+    pub claim_code_file: Option<PathBuf>,
+    pub min_free_bytes: u64,
+    pub files_quota_bytes: Option<u64>,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Config {
+    /// Merges the command line/environment with the config file and the defaults.
+    pub fn resolve(args: ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let default_addr = |s: &str| -> SocketAddr {
+            // Constant literals; parsing them cannot fail.
+            s.parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+        };
+        let config = Config {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./var")),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_LISTEN)),
+            http_listen: args
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_HTTP_LISTEN)),
+            mdns: !(args.no_mdns || file.no_mdns.unwrap_or(false)),
+            claim_code_file: args.claim_code_file.or(file.claim_code_file),
+            min_free_bytes: args
+                .min_free_bytes
+                .or(file.min_free_bytes)
+                .unwrap_or(DEFAULT_MIN_FREE_BYTES),
+            files_quota_bytes: args.files_quota_bytes.or(file.files_quota_bytes),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("data_dir is empty".into()));
+        }
+        if self.listen == self.http_listen && self.listen.port() != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "listen and http_listen are the same address ({})",
+                self.listen
+            )));
+        }
+        if let Some(path) = &self.claim_code_file
+            && !path.is_file()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "claim_code_file {} is not a readable file",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.message().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::resolve(ServeArgs::default()).expect("defaults are valid");
+        assert_eq!(c.data_dir, PathBuf::from("./var"));
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.http_listen.to_string(), DEFAULT_HTTP_LISTEN);
+        assert!(c.mdns);
+    }
+
+    #[test]
+    fn command_line_beats_file_and_file_beats_defaults() {
+        let dir = std::env::temp_dir().join(format!("foyer-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("foyer.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9443\"\nhttp_listen = \"127.0.0.1:9080\"\nno_mdns = true\n",
+        )
+        .expect("write config");
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:7443".parse().expect("addr")),
+            ..ServeArgs::default()
+        };
+        let c = Config::resolve(args).expect("valid");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7443");
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:9080");
+        assert!(!c.mdns);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("foyer-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("foyer.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9443\"\n").expect("write config");
+        let args = ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        };
+        let err = Config::resolve(args).expect_err("typo must be refused");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,299 @@
+//! The box's certificate authority and server certificate.
+//!
+//! At first start the box creates an ECDSA P-256 CA that is *name-constrained*
+//! to its own names (`foyer-XXXX.local`, `localhost`) and to loopback and
+//! private address ranges, so that trusting it on a phone cannot let it vouch
+//! for any other site. The server certificate is issued from it for the box's
+//! names and the machine's private addresses, and re-issued at start when it
+//! nears expiry or when the addresses changed.
+//!
+//! Files under `tls/`: `ca.pem` (public, the contract), `server.pem` (public),
+//! and the private keys sealed with the vault's master key (`*.key.sealed`):
+//! nothing there lets a disk reader impersonate the box without the master key.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, SanType,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::system::fsutil::write_atomic;
+use crate::vault::keys::MasterKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("certificate store I/O on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("certificate generation: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("sealed key {0} cannot be opened with this vault's key")]
+    Sealed(PathBuf),
+    #[error("stored certificate {0} is unreadable")]
+    BadCertificate(PathBuf),
+}
+
+/// Certificates of a running box.
+pub struct BoxTls {
+    /// PEM of the CA certificate (what `tls/ca.pem` holds).
+    pub ca_pem: String,
+    /// DER of the CA certificate.
+    pub ca_der: Vec<u8>,
+    /// SHA-256 of the CA certificate's DER, lowercase hex (the `ca` TXT key).
+    pub ca_fingerprint: String,
+    /// rustls configuration for the HTTPS listener (h2 and http/1.1 by ALPN).
+    pub server_config: Arc<rustls::ServerConfig>,
+}
+
+const CA_LIFETIME_DAYS: i64 = 20 * 365;
+const SERVER_LIFETIME_DAYS: i64 = 397;
+const RENEW_BEFORE_DAYS: i64 = 60;
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
+    move |source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Loads the CA and server certificate from `tls_dir`, creating or renewing
+/// what is missing, expiring or no longer covering `addresses`.
+pub fn load_or_create(
+    tls_dir: &Path,
+    hostname: &str,
+    addresses: &[IpAddr],
+    master: &MasterKey,
+) -> Result<BoxTls, TlsError> {
+    std::fs::create_dir_all(tls_dir).map_err(io_err(tls_dir))?;
+    let local_name = format!("{hostname}.local");
+    let ca_path = tls_dir.join("ca.pem");
+    let ca_key_path = tls_dir.join("ca.key.sealed");
+
+    let (ca_pem, ca_key) = if ca_path.exists() && ca_key_path.exists() {
+        let pem = std::fs::read_to_string(&ca_path).map_err(io_err(&ca_path))?;
+        let key = open_key(master, &ca_key_path, "tls-ca-key")?;
+        (pem, key)
+    } else {
+        let (pem, key) = create_ca(&local_name)?;
+        seal_key(master, &ca_key_path, "tls-ca-key", &key)?;
+        write_atomic(&ca_path, pem.as_bytes(), 0o644).map_err(io_err(&ca_path))?;
+        tracing::info!(path = %ca_path.display(), "created the box certificate authority");
+        (pem, key)
+    };
+    let ca_der = pem_to_der(&ca_pem).ok_or_else(|| TlsError::BadCertificate(ca_path.clone()))?;
+
+    let mut names = vec![local_name.clone(), "localhost".to_owned()];
+    names.dedup();
+    let mut ips: Vec<IpAddr> = addresses
+        .iter()
+        .copied()
+        .filter(|ip| is_permitted_ip(*ip))
+        .collect();
+    for lo in [
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+    ] {
+        if !ips.contains(&lo) {
+            ips.push(lo);
+        }
+    }
+
+    let server_path = tls_dir.join("server.pem");
+    let server_key_path = tls_dir.join("server.key.sealed");
+    let reuse = match std::fs::read_to_string(&server_path) {
+        Ok(pem) if server_key_path.exists() => {
+            server_cert_still_good(&pem, &names, &ips).then_some(pem)
+        }
+        _ => None,
+    };
+    let (server_pem, server_key) = match reuse {
+        Some(pem) => (pem, open_key(master, &server_key_path, "tls-server-key")?),
+        None => {
+            let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key)?;
+            let (pem, key) = issue_server(&issuer, &names, &ips)?;
+            seal_key(master, &server_key_path, "tls-server-key", &key)?;
+            write_atomic(&server_path, pem.as_bytes(), 0o644).map_err(io_err(&server_path))?;
+            tracing::info!(names = ?names, addresses = ?ips, "issued the server certificate");
+            (pem, key)
+        }
+    };
+    let server_der =
+        pem_to_der(&server_pem).ok_or_else(|| TlsError::BadCertificate(server_path.clone()))?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(server_der)],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        )?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+
+    let ca_fingerprint = hex::encode(Sha256::digest(&ca_der));
+    Ok(BoxTls {
+        ca_pem,
+        ca_der,
+        ca_fingerprint,
+        server_config: Arc::new(config),
+    })
+}
+
+fn create_ca(local_name: &str) -> Result<(String, KeyPair), TlsError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "Foyer");
+    dn.push(DnType::CommonName, format!("Foyer box {local_name} CA"));
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(CA_LIFETIME_DAYS);
+    params.serial_number = Some(rand::random::<[u8; 16]>().to_vec().into());
+    let mut permitted = vec![
+        GeneralSubtree::DnsName(local_name.to_owned()),
+        GeneralSubtree::DnsName("localhost".to_owned()),
+    ];
+    permitted.extend(private_ranges().into_iter().map(GeneralSubtree::IpAddress));
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: vec![],
+    });
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key))
+}
+
+fn issue_server(
+    issuer: &Issuer<'_, &KeyPair>,
+    names: &[String],
+    ips: &[IpAddr],
+) -> Result<(String, KeyPair), TlsError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "Foyer");
+    dn.push(
+        DnType::CommonName,
+        names.first().cloned().unwrap_or_default(),
+    );
+    params.distinguished_name = dn;
+    let mut sans = Vec::new();
+    for n in names {
+        sans.push(SanType::DnsName(n.as_str().try_into()?));
+    }
+    sans.extend(ips.iter().copied().map(SanType::IpAddress));
+    params.subject_alt_names = sans;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(SERVER_LIFETIME_DAYS);
+    params.serial_number = Some(rand::random::<[u8; 16]>().to_vec().into());
+    let cert = params.signed_by(&key, issuer)?;
+    Ok((cert.pem(), key))
+}
+
+/// Loopback, RFC 1918, link-local and unique-local ranges: the only addresses
+/// the box CA may vouch for.
+fn private_ranges() -> Vec<CidrSubnet> {
+    vec![
+        CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8),
+        CidrSubnet::from_v4_prefix([10, 0, 0, 0], 8),
+        CidrSubnet::from_v4_prefix([172, 16, 0, 0], 12),
+        CidrSubnet::from_v4_prefix([192, 168, 0, 0], 16),
+        CidrSubnet::from_v4_prefix([169, 254, 0, 0], 16),
+        CidrSubnet::from_v6_prefix([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128),
+        CidrSubnet::from_v6_prefix([0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 7),
+        CidrSubnet::from_v6_prefix([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 10),
+    ]
+}
+
+/// Whether an address lies in one of [`private_ranges`].
+pub fn is_permitted_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+fn server_cert_still_good(pem: &str, names: &[String], ips: &[IpAddr]) -> bool {
+    let Some(der) = pem_to_der(pem) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    let remaining =
+        cert.validity().not_after.timestamp() - OffsetDateTime::now_utc().unix_timestamp();
+    if remaining < RENEW_BEFORE_DAYS * 86_400 {
+        return false;
+    }
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return false;
+    };
+    let mut have_names = Vec::new();
+    let mut have_ips = Vec::new();
+    for n in &san.value.general_names {
+        match n {
+            x509_parser::extensions::GeneralName::DNSName(s) => have_names.push(s.to_string()),
+            x509_parser::extensions::GeneralName::IPAddress(b) => {
+                if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                    have_ips.push(IpAddr::from(a));
+                } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                    have_ips.push(IpAddr::from(a));
+                }
+            }
+            _ => {}
+        }
+    }
+    names.iter().all(|n| have_names.contains(n)) && ips.iter().all(|ip| have_ips.contains(ip))
+}
+
+fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
+    let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
+    Some(parsed.contents)
+}
+
+fn seal_key(master: &MasterKey, path: &Path, label: &str, key: &KeyPair) -> Result<(), TlsError> {
+    let pem = zeroize::Zeroizing::new(key.serialize_pem());
+    let sealed = master.seal(label, pem.as_bytes());
+    write_atomic(path, &sealed, 0o600).map_err(io_err(path))
+}
+
+fn open_key(master: &MasterKey, path: &Path, label: &str) -> Result<KeyPair, TlsError> {
+    let sealed = std::fs::read(path).map_err(io_err(path))?;
+    let pem = master
+        .open(label, &sealed)
+        .map_err(|_| TlsError::Sealed(path.to_owned()))?;
+    let pem = std::str::from_utf8(&pem).map_err(|_| TlsError::Sealed(path.to_owned()))?;
+    Ok(KeyPair::from_pem(pem)?)
+}
+
+/// The machine's own addresses (all interfaces), for the server certificate.
+pub fn machine_addresses() -> Vec<IpAddr> {
+    if_addrs::get_if_addrs()
+        .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
+}

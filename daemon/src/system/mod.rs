@@ -1,0 +1,12 @@
+//! The box as a running system: device identity, durable file writes,
+//! signals and shutdown, and the `serve` entry point that ties the parts together.
+
+pub mod fsutil;
+pub mod identity;
+pub mod serve;
+pub mod shutdown;
+
+/// The current time in Unix seconds (what the vault stores).
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
