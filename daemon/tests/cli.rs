@@ -73,3 +73,15 @@ fn openapi_is_printed_and_covers_the_contract() {
         assert!(paths.contains_key(p), "openapi lacks {p}");
     }
 }
+
+#[test]
+fn committed_openapi_document_is_current() {
+    let out = foyerd().arg("openapi").output().expect("run foyerd");
+    let generated = String::from_utf8_lossy(&out.stdout);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    let committed = std::fs::read_to_string(path).expect("docs/openapi.json exists");
+    assert!(
+        generated == committed,
+        "docs/openapi.json is stale: regenerate it with `cargo run -p foyerd -- openapi > docs/openapi.json`"
+    );
+}

@@ -69,15 +69,20 @@ pub async fn changes(
     // Subscribe before reading, so a change between the read and the wait still wakes us.
     let mut rx = s.vault.subscribe_changes();
     let deadline = tokio::time::Instant::now() + wait;
+    let mut stopping = s.shutdown.clone();
     loop {
         let page = s.vault.changes(since, limit, filter.clone()).await?;
         if !page.results.is_empty() || !longpoll {
             return Ok(Json(page));
         }
-        match tokio::time::timeout_at(deadline, rx.changed()).await {
-            Ok(Ok(())) => continue,
-            // Timed out or the vault is closing: answer with what we have.
-            _ => return Ok(Json(page)),
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, rx.changed()) => match changed {
+                Ok(Ok(())) => continue,
+                // Timed out: answer with what we have (nothing new).
+                _ => return Ok(Json(page)),
+            },
+            // The box is stopping: do not hold up the graceful shutdown.
+            () = stopping.wait() => return Ok(Json(page)),
         }
     }
 }

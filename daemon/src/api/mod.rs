@@ -56,6 +56,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub auth: Arc<Auth>,
     pub info: Arc<BoxInfo>,
+    /// Resolves when the box is stopping (long polls end early).
+    pub shutdown: crate::system::shutdown::Shutdown,
 }
 
 /// Default limit for JSON bodies.

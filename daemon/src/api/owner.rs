@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -187,10 +187,8 @@ pub struct RecoveryRequest {
 pub async fn recover(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     ApiJson(req): ApiJson<RecoveryRequest>,
 ) -> ApiResult<Json<SetupResponse>> {
-    let _ = headers;
     let recovery_key = s
         .auth
         .recover(ip, req.recovery_key, req.new_passphrase)

@@ -99,7 +99,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         https_port: https_addr.port(),
     });
     let auth = Arc::new(auth);
+    let (trigger, stop) = shutdown::channel();
     let state = AppState {
+        shutdown: stop.clone(),
         vault: Arc::clone(&vault),
         auth: Arc::clone(&auth),
         info: Arc::clone(&info),
@@ -108,7 +110,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("mDNS announcement is not available in this version yet");
     }
 
-    let (trigger, stop) = shutdown::channel();
     let handle = axum_server::Handle::new();
     let https = {
         let app = api::router(state);
