@@ -184,6 +184,7 @@ pub async fn download(
     }
     let file = s.vault.files.open_file(&path).await?;
     let size = file.entry.size;
+    let file_sha = file.entry.sha256.clone();
     let etag = format!("\"{}\"", file.entry.sha256.clone().unwrap_or_default());
     let mime = file
         .entry
@@ -254,6 +255,15 @@ pub async fn download(
         )
         .body(body)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    // RFC 9530: the digest of the whole file, whatever range is sent.
+    if let Some(raw) = file_sha.as_deref().and_then(|h| hex::decode(h).ok())
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "sha-256=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+    {
+        resp.headers_mut().insert("repr-digest", v);
+    }
     if status == StatusCode::PARTIAL_CONTENT
         && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}"))
     {

@@ -262,8 +262,9 @@ impl Files {
         Ok(Files { dir, db, limits })
     }
 
+    /// Blobs are spread over 256 folders by the first two hex digits of their id.
     fn blob_path(&self, blob: &str) -> PathBuf {
-        self.dir.join(&blob[..2]).join(blob)
+        self.dir.join(blob.get(..2).unwrap_or("00")).join(blob)
     }
 
     /// Removes interrupted uploads and blobs that no entry refers to (left
