@@ -716,15 +716,19 @@ impl Files {
                 let mut count = 0;
                 let mut blobs = Vec::new();
                 for root in roots {
+                    // Deepest first, so a parent is never deleted before its children
+                    // (ids are time-ordered, but a folder may be newer than its contents).
                     let mut st = tx.prepare(
-                        "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL SELECT f.id FROM files f JOIN sub ON f.parent = sub.id)
-                         SELECT files.id, files.blob FROM files JOIN sub ON files.id = sub.id",
+                        "WITH RECURSIVE sub(id, depth) AS (
+                             SELECT ?1, 0
+                             UNION ALL SELECT f.id, sub.depth + 1 FROM files f JOIN sub ON f.parent = sub.id)
+                         SELECT files.id, files.blob FROM files JOIN sub ON files.id = sub.id
+                         ORDER BY sub.depth DESC",
                     )?;
                     let rows: Vec<(String, Option<String>)> = st
                         .query_map([&root], |r| Ok((r.get(0)?, r.get(1)?)))?
                         .collect::<Result<_, _>>()?;
-                    // Children first, so the parent reference never dangles.
-                    for (fid, blob) in rows.iter().rev() {
+                    for (fid, blob) in &rows {
                         tx.execute("DELETE FROM files WHERE id = ?1", [fid])?;
                         if let Some(b) = blob {
                             blobs.push(b.clone());
