@@ -9,8 +9,8 @@
 # against the CA the daemon writes to <data-dir>/tls/ca.pem, answers 200 with
 # "status":"ok", then stops the daemon with SIGTERM and requires exit 0.
 # On an aarch64 host the binary runs natively; elsewhere it runs under
-# qemu-aarch64-static (Debian: qemu-user-static, plus libc6-arm64-cross for
-# the dynamic loader in /usr/aarch64-linux-gnu), or through binfmt_misc.
+# qemu-aarch64-static (Debian: qemu-user-static, plus an arm64 glibc: libc6:arm64
+# or libc6-arm64-cross), or through binfmt_misc.
 # Exit status 0 only on success. The temporary dir is always removed.
 set -euo pipefail
 
@@ -30,8 +30,21 @@ done
 # --- how to run the binary -------------------------------------------------
 runner=()
 if [[ $(uname -m) != aarch64 ]]; then
-    export QEMU_LD_PREFIX=${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}
-    if [[ ! -e "$QEMU_LD_PREFIX/lib/ld-linux-aarch64.so.1" ]]; then
+    # The guest's dynamic loader and libc must come from the same glibc
+    # build. With libc6:arm64 installed (libstd-rust-web-dev:arm64 pulls it
+    # in), ld.so from libc6-arm64-cross's /usr/aarch64-linux-gnu would still
+    # find libc.so.6 in the host's /lib/aarch64-linux-gnu, and that mix hangs
+    # in the first pthread_create. So prefer the multiarch root when it has
+    # an arm64 glibc, and the cross sysroot otherwise.
+    if [[ -z ${QEMU_LD_PREFIX:-} ]]; then
+        if [[ -e /lib/ld-linux-aarch64.so.1 && -e /lib/aarch64-linux-gnu/libc.so.6 ]]; then
+            QEMU_LD_PREFIX=/
+        else
+            QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+        fi
+    fi
+    export QEMU_LD_PREFIX
+    if [[ ! -e "${QEMU_LD_PREFIX%/}/lib/ld-linux-aarch64.so.1" ]]; then
         echo "arm64-smoke: no aarch64 dynamic loader under $QEMU_LD_PREFIX" >&2
         echo "arm64-smoke: apt-get install -y qemu-user-static libc6-arm64-cross" >&2
         exit 1
@@ -96,7 +109,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "arm64-smoke: $(file -b "$bin" | cut -d, -f1-2)"
-echo "arm64-smoke: runner: ${runner[*]:-native/binfmt}; https 127.0.0.1:$port, http 127.0.0.1:$port2"
+echo "arm64-smoke: runner: ${runner[*]:-native/binfmt}${QEMU_LD_PREFIX:+ (QEMU_LD_PREFIX=$QEMU_LD_PREFIX)}; https 127.0.0.1:$port, http 127.0.0.1:$port2"
 
 t0=$EPOCHREALTIME
 "${runner[@]}" "$bin" serve --data-dir "$tmp" --listen "127.0.0.1:$port" \
