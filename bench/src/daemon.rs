@@ -184,14 +184,13 @@ impl Daemon {
                     self.log_tail()
                 );
             }
-            if client.is_none() || attempt % 200 == 199 {
-                if let Ok(pem) = std::fs::read_to_string(&ca_path)
-                    && pem.contains("-----END CERTIFICATE-----")
-                    && pem != loaded
-                {
-                    client = Some(self.build_client(&pem, true)?);
-                    loaded = pem;
-                }
+            if (client.is_none() || attempt % 200 == 199)
+                && let Ok(pem) = std::fs::read_to_string(&ca_path)
+                && pem.contains("-----END CERTIFICATE-----")
+                && pem != loaded
+            {
+                client = Some(self.build_client(&pem, true)?);
+                loaded = pem;
             }
             if let Some(c) = &client
                 && let Ok(resp) = c.get(&health).timeout(Duration::from_secs(5)).send().await

@@ -48,7 +48,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the benchmarks and print a markdown report.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Start a claimed foyerd, print how to reach it, keep it running.
     Hold(HoldArgs),
 }
@@ -391,7 +391,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Cmd::Run(a) => rt.block_on(run(a)),
+        Cmd::Run(a) => rt.block_on(run(*a)),
         Cmd::Hold(a) => rt.block_on(hold(a)),
     }
 }

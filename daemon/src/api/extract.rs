@@ -33,7 +33,13 @@ where
             .map_err(json_rejection)?;
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    e.to_string(),
+                )
+            })
     }
 }
 

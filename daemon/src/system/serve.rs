@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum_server::accept::{TcpConfigAcceptor, TcpKeepaliveConfig, TcpSocketConfig};
+use axum_server::tls_rustls::RustlsAcceptor;
 
 use crate::api::{self, AppState, BoxInfo};
 use crate::auth::Auth;
@@ -117,7 +119,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             axum_server::tls_rustls::RustlsConfig::from_config(Arc::clone(&tls.server_config));
         let handle = handle.clone();
         tokio::spawn(async move {
-            axum_server::from_tcp_rustls(https_listener, rustls)?
+            // TCP_NODELAY: small responses (JSON, HTTP/2 frames) go out at
+            // once instead of waiting for Nagle's timer. Keepalive probes let
+            // the kernel drop phones that left the Wi-Fi mid long-poll.
+            let tcp = TcpSocketConfig::new().nodelay(true).keepalive(
+                TcpKeepaliveConfig::new()
+                    .time(Duration::from_secs(60))
+                    .interval(Duration::from_secs(15)),
+            );
+            let acceptor = RustlsAcceptor::new(rustls).acceptor(TcpConfigAcceptor::new(tcp));
+            axum_server::from_tcp(https_listener)?
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
