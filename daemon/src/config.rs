@@ -40,6 +40,15 @@ pub struct ServeArgs {
     /// Do not announce the box on the LAN with mDNS/DNS-SD.
     #[arg(long, env = "FOYER_NO_MDNS")]
     pub no_mdns: bool,
+    /// Network interfaces to announce on, comma-separated (default: every
+    /// interface but loopback).
+    #[arg(
+        long,
+        env = "FOYER_MDNS_INTERFACES",
+        value_name = "IF,IF",
+        value_delimiter = ','
+    )]
+    pub mdns_interfaces: Option<Vec<String>>,
     /// TOML configuration file.
     #[arg(long, env = "FOYER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -72,6 +81,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     http_listen: Option<SocketAddr>,
     no_mdns: Option<bool>,
+    mdns_interfaces: Option<Vec<String>>,
     claim_code_file: Option<PathBuf>,
     min_free_bytes: Option<u64>,
     files_quota_bytes: Option<u64>,
@@ -85,6 +95,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub http_listen: SocketAddr,
     pub mdns: bool,
+    /// Empty: every interface but loopback.
+    pub mdns_interfaces: Vec<String>,
     pub claim_code_file: Option<PathBuf>,
     pub min_free_bytes: u64,
     pub files_quota_bytes: Option<u64>,
@@ -120,6 +132,14 @@ impl Config {
                 .or(file.http_listen)
                 .unwrap_or_else(|| default_addr(DEFAULT_HTTP_LISTEN)),
             mdns: !(args.no_mdns || file.no_mdns.unwrap_or(false)),
+            mdns_interfaces: args
+                .mdns_interfaces
+                .or(file.mdns_interfaces)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty())
+                .collect(),
             claim_code_file: args.claim_code_file.or(file.claim_code_file),
             min_free_bytes: args
                 .min_free_bytes

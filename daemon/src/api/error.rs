@@ -57,7 +57,7 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    fn internal(detail: &dyn std::fmt::Display) -> ApiError {
+    pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -142,6 +142,9 @@ impl From<AuthError> for ApiError {
             }
             AuthError::WrongRecoveryKey => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "wrong_recovery_key", msg)
+            }
+            AuthError::WrongPairingCode => {
+                ApiError::new(StatusCode::FORBIDDEN, "wrong_pairing_code", msg)
             }
             AuthError::RateLimited(wait) => ApiError {
                 retry_after: Some(wait.as_secs().max(1)),

@@ -6,12 +6,17 @@
 //! - [`tokens`]: API tokens. [`doctypes`]: document types and their schemas.
 //! - [`docs`]: documents, `_find`, `_bulk_docs`. [`changes`]: the change feed.
 //! - [`files`]: files, folders and the trash.
+//! - [`boxinfo`]: the box's names and fingerprint; [`devices`]: devices,
+//!   sessions and pairing by QR code.
 //! - [`openapi`]: the generated OpenAPI document. [`plain`]: the plain-HTTP listener.
+//! - [`web`]: the embedded phone web app, at the root of the origin.
 //!
 //! Cross-cutting: [`error`] (the one error shape), [`extract`] (JSON bodies,
 //! client address, the authenticated caller).
 
+pub mod boxinfo;
 pub mod changes;
+pub mod devices;
 pub mod docs;
 pub mod doctypes;
 pub mod error;
@@ -22,6 +27,7 @@ pub mod openapi;
 pub mod owner;
 pub mod plain;
 pub mod tokens;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -48,6 +54,7 @@ pub struct BoxInfo {
     pub ca_pem: String,
     pub ca_der: Vec<u8>,
     pub https_port: u16,
+    pub http_port: u16,
 }
 
 /// What every handler can reach.
@@ -86,6 +93,12 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(owner::setup))
         .routes(routes!(owner::login, owner::session_info, owner::logout))
         .routes(routes!(owner::change_passphrase))
+        .routes(routes!(owner::strength))
+        .routes(routes!(boxinfo::get, boxinfo::put))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::revoke))
+        .routes(routes!(devices::start))
+        .routes(routes!(devices::redeem))
         .routes(routes!(owner::recover))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
@@ -114,7 +127,12 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         // Files: a wildcard path, so registered by hand; documented in `files::FilesApi`.
         .merge(files::routes())
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .fallback(|| async { ApiError::not_found("no such route") })
+        // Everything that is not an API route is the web app (or a JSON 404 under /api/).
+        .fallback_service(
+            Router::new()
+                .fallback(web::serve)
+                .layer(tower_http::compression::CompressionLayer::new()),
+        )
         .layer(axum::middleware::map_response(errors_as_json))
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -12,7 +12,7 @@ use super::AppState;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, Authed, ClientIp};
 use crate::auth::Caller;
-use crate::auth::sessions::{self, COOKIE, LIFETIME_SECS};
+use crate::auth::sessions::{self, COOKIE};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +53,9 @@ pub async fn setup(
 pub struct LoginRequest {
     #[schema(value_type = String)]
     pub passphrase: Zeroizing<String>,
+    /// How this browser appears in the owner's device list (default: from its User-Agent).
+    #[serde(default)]
+    pub device_name: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -61,6 +64,8 @@ pub struct LoginResponse {
     pub csrf: String,
     /// Unix seconds.
     pub expires: i64,
+    /// This session as it appears in `GET /api/devices`.
+    pub device: DeviceRef,
 }
 
 fn session_cookie(value: &str, max_age: i64) -> Option<HeaderValue> {
@@ -85,18 +90,42 @@ fn session_cookie(value: &str, max_age: i64) -> Option<HeaderValue> {
 pub async fn login(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let session = s.auth.login(ip, req.passphrase).await?;
+    let name = req.device_name.unwrap_or_else(|| {
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        sessions::name_from_user_agent(ua)
+    });
+    let session = s.auth.login(ip, req.passphrase, name).await?;
+    Ok(session_response(session))
+}
+
+/// The answer that opens a session: the CSRF value in the body, the secret
+/// in an HttpOnly cookie.
+pub fn session_response(session: sessions::NewSession) -> Response {
     let mut resp = Json(LoginResponse {
         csrf: session.csrf,
         expires: session.expires,
+        device: DeviceRef {
+            id: session.id,
+            name: session.name,
+        },
     })
     .into_response();
-    if let Some(v) = session_cookie(&session.cookie_value, LIFETIME_SECS) {
+    if let Some(v) = session_cookie(&session.cookie_value, session.lifetime) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
-    Ok(resp)
+    resp
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeviceRef {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -194,4 +223,24 @@ pub async fn recover(
         .recover(ip, req.recovery_key, req.new_passphrase)
         .await?;
     Ok(Json(SetupResponse { recovery_key }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StrengthRequest {
+    #[schema(value_type = String)]
+    pub passphrase: Zeroizing<String>,
+}
+
+#[utoipa::path(post, path = "/api/passphrase/strength", tag = "owner", request_body = StrengthRequest,
+    responses((status = 200, body = crate::auth::passphrase::Strength,
+        description = "How hard the passphrase is to guess, as the box judges it (nothing is stored)")))]
+pub async fn strength(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<StrengthRequest>,
+) -> Json<crate::auth::passphrase::Strength> {
+    Json(crate::auth::passphrase::estimate(
+        &req.passphrase,
+        &["foyer", s.info.hostname.as_str()],
+    ))
 }

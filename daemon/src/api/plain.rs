@@ -12,11 +12,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use super::BoxInfo;
+use crate::net::trust;
 
 pub fn router(info: Arc<BoxInfo>) -> Router {
     Router::new()
         .route("/ca.pem", get(ca_pem))
         .route("/ca.crt", get(ca_der))
+        .route("/ca.mobileconfig", get(ca_mobileconfig))
         .route("/trust", get(trust_page))
         .fallback(redirect)
         .with_state(info)
@@ -50,18 +52,29 @@ async fn ca_der(State(info): State<Arc<BoxInfo>>) -> Response {
         .into_response()
 }
 
-/// Groups a hex fingerprint as `AB:CD:…` for people to compare.
-fn grouped(fp: &str) -> String {
-    fp.as_bytes()
-        .chunks(2)
-        .map(|c| String::from_utf8_lossy(c).to_uppercase())
-        .collect::<Vec<_>>()
-        .join(":")
+async fn ca_mobileconfig(State(info): State<Arc<BoxInfo>>) -> Response {
+    match trust::mobileconfig(&info.hostname, &info.ca_der, &info.ca_fingerprint) {
+        Ok(profile) => (
+            [
+                (header::CONTENT_TYPE, "application/x-apple-aspen-config"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"foyer-ca.mobileconfig\"",
+                ),
+            ],
+            profile,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the configuration profile");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn trust_page(State(info): State<Arc<BoxInfo>>) -> Html<String> {
     let name = &info.hostname;
-    let fp = grouped(&info.ca_fingerprint);
+    let fp = trust::grouped_fingerprint(&info.ca_fingerprint);
     let port = info.https_port;
     Html(format!(
         r#"<!doctype html>
@@ -72,12 +85,12 @@ async fn trust_page(State(info): State<Arc<BoxInfo>>) -> Html<String> {
 <h1>Trust your Foyer box</h1>
 <p>This box, <strong>{name}.local</strong>, protects its connection with its own certificate authority.
 Install that certificate once on each device, and your browser will verify the box on every visit.</p>
-<p><a href="/ca.pem">Download the certificate (PEM)</a> · <a href="/ca.crt">Android (.crt)</a></p>
+<p><a href="/ca.crt">Android (.crt)</a> · <a href="/ca.mobileconfig">iPhone, iPad, Mac (profile)</a> · <a href="/ca.pem">Other (PEM)</a></p>
 <p>Before trusting it, check that its fingerprint (SHA-256) matches the one on the box's label or in the app:</p>
 <p><code>{fp}</code></p>
 <ul>
 <li><strong>Android</strong>: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.</li>
-<li><strong>iPhone / iPad</strong>: open the downloaded profile in Settings → Profile Downloaded → Install, then Settings → General → About → Certificate Trust Settings → enable it.</li>
+<li><strong>iPhone / iPad</strong>: download the profile, open in Settings → Profile Downloaded → Install, then Settings → General → About → Certificate Trust Settings → enable it.</li>
 <li><strong>Windows / macOS / Linux</strong>: import it as a trusted root authority in your browser or system keychain.</li>
 </ul>
 <p>This certificate can only vouch for <code>{name}.local</code>, <code>localhost</code> and private network addresses: it cannot be used to impersonate any other site.</p>
@@ -142,6 +155,5 @@ mod tests {
         assert_eq!(strip_port("[fe80::1]:8080"), "[fe80::1]");
         assert!(is_safe_host("foyer-ab12.local"));
         assert!(!is_safe_host("evil.com/\r\nX: y"));
-        assert_eq!(grouped("ab01"), "AB:01");
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! - [`claim`]: the label's claim code, required to set the box up.
 //! - [`passphrase`]: the strength policy.
-//! - [`sessions`]: browser sessions (cookie + CSRF value).
+//! - [`sessions`]: browser sessions (cookie + CSRF value), which are the
+//!   owner's devices; [`pairing`]: one-time codes that pair a phone.
 //! - [`tokens`]: bearer tokens with scopes; [`scopes`] what each allows.
 //! - [`ratelimit`]: attempts per client and for the whole box.
 //!
@@ -11,6 +12,7 @@
 //! unwrapping the vault's master key with it (Argon2id), see `vault::keys`.
 
 pub mod claim;
+pub mod pairing;
 pub mod passphrase;
 pub mod ratelimit;
 pub mod scopes;
@@ -22,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use zeroize::Zeroizing;
 
 use crate::vault::VaultError;
@@ -45,6 +47,8 @@ pub enum AuthError {
     WrongPassphrase,
     #[error("wrong recovery key")]
     WrongRecoveryKey,
+    #[error("this pairing code is wrong, expired or already used: ask for a new one")]
+    WrongPairingCode,
     #[error("too many attempts; retry in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
     #[error("authentication required: a session cookie or a bearer token")]
@@ -101,6 +105,7 @@ pub struct Auth {
     kdf_gate: Semaphore,
     attempts: ratelimit::SecretAttempts,
     hostname: String,
+    claimed: watch::Sender<bool>,
 }
 
 impl Auth {
@@ -112,7 +117,8 @@ impl Auth {
         provisioned_code: Option<PathBuf>,
         hostname: String,
     ) -> Result<Auth, AuthError> {
-        let claim = if keyring.has_passphrase() {
+        let is_claimed = keyring.has_passphrase();
+        let claim = if is_claimed {
             // Claimed (maybe a crash right after setup): no code may linger.
             claim::remove_file(&data_dir).map_err(|e| AuthError::Internal(e.to_string()))?;
             None
@@ -136,11 +142,17 @@ impl Auth {
             kdf_gate: Semaphore::new(1),
             attempts: ratelimit::SecretAttempts::default(),
             hostname,
+            claimed: watch::Sender::new(is_claimed),
         })
     }
 
     pub fn is_claimed(&self) -> bool {
         self.claim.lock().map(|c| c.is_none()).unwrap_or(true)
+    }
+
+    /// Follows the claimed state (for the mDNS TXT record).
+    pub fn watch_claimed(&self) -> watch::Receiver<bool> {
+        self.claimed.subscribe()
     }
 
     fn rate_limit(&self, client: IpAddr) -> Result<(), AuthError> {
@@ -205,6 +217,7 @@ impl Auth {
             *c = None;
         }
         claim::remove_file(&self.data_dir).map_err(|e| AuthError::Internal(e.to_string()))?;
+        self.claimed.send_replace(true);
         tracing::info!("the box is claimed");
         Ok(recovery)
     }
@@ -214,6 +227,7 @@ impl Auth {
         &self,
         client: IpAddr,
         passphrase: Zeroizing<String>,
+        device_name: String,
     ) -> Result<sessions::NewSession, AuthError> {
         if !self.is_claimed() {
             return Err(AuthError::NotClaimed);
@@ -230,7 +244,47 @@ impl Auth {
                 tracing::warn!(%client, "login with a wrong passphrase");
             }
         })?;
-        Ok(sessions::create(&self.db, client.to_string()).await?)
+        Ok(sessions::create(
+            &self.db,
+            sessions::Kind::Login,
+            sessions::clean_name(&device_name),
+            client.to_string(),
+        )
+        .await?)
+    }
+
+    /// Makes a one-time pairing code (the caller must be the owner).
+    pub async fn start_pairing(&self) -> Result<pairing::NewPairing, AuthError> {
+        if !self.is_claimed() {
+            return Err(AuthError::NotClaimed);
+        }
+        let p = pairing::create(&self.db).await?;
+        tracing::info!("a pairing code was issued");
+        Ok(p)
+    }
+
+    /// Redeems a pairing code for a long-lived device session.
+    pub async fn redeem_pairing(
+        &self,
+        client: IpAddr,
+        code: &str,
+        device_name: &str,
+    ) -> Result<sessions::NewSession, AuthError> {
+        if !self.is_claimed() {
+            return Err(AuthError::NotClaimed);
+        }
+        self.rate_limit(client)?;
+        let name = sessions::clean_name(device_name);
+        match pairing::redeem(&self.db, code, name, client.to_string()).await? {
+            Some(s) => {
+                tracing::info!(device = %s.name, %client, "a device was paired");
+                Ok(s)
+            }
+            None => {
+                tracing::warn!(%client, "pairing with a wrong, expired or used code");
+                Err(AuthError::WrongPairingCode)
+            }
+        }
     }
 
     /// Changes the passphrase (re-wraps the master key; re-encrypts nothing)

@@ -4,8 +4,11 @@
 //! to its own names (`foyer-XXXX.local`, `localhost`) and to loopback and
 //! private address ranges, so that trusting it on a phone cannot let it vouch
 //! for any other site. The server certificate is issued from it for the box's
-//! names and the machine's private addresses, and re-issued at start when it
-//! nears expiry or when the addresses changed.
+//! names and the machine's private addresses, and re-issued — at start and
+//! while running, without a restart — when it nears expiry, when the
+//! machine's addresses change or when an mDNS name conflict gave the box a new
+//! name. The HTTPS listener reads the current certificate through
+//! [`ServerCert`], a rustls certificate resolver, at every handshake.
 //!
 //! Files under `tls/`: `ca.pem` (public, the contract), `server.pem` (public),
 //! and the private keys sealed with the vault's master key (`*.key.sealed`):
@@ -13,7 +16,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
@@ -21,6 +24,8 @@ use rcgen::{
     NameConstraints, SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -54,7 +59,29 @@ pub struct BoxTls {
     pub ca_fingerprint: String,
     /// rustls configuration for the HTTPS listener (h2 and http/1.1 by ALPN).
     pub server_config: Arc<rustls::ServerConfig>,
+    cert: Arc<ServerCert>,
+    tls_dir: PathBuf,
+    hostname: String,
+    master: Arc<MasterKey>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
 }
+
+/// The server certificate in use, swapped in place when it is re-issued.
+#[derive(Debug)]
+pub struct ServerCert {
+    current: RwLock<Arc<CertifiedKey>>,
+    pem: RwLock<String>,
+}
+
+impl ResolvesServerCert for ServerCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current.read().ok().map(|c| Arc::clone(&c))
+    }
+}
+
+/// How many conflict-renamed host names (`foyer-XXXX-2.local` …) the CA
+/// may vouch for besides its own.
+const CONFLICT_NAMES: u32 = super::mdns::MAX_CONFLICT_SUFFIX;
 
 const CA_LIFETIME_DAYS: i64 = 20 * 365;
 const SERVER_LIFETIME_DAYS: i64 = 397;
@@ -73,28 +100,110 @@ pub fn load_or_create(
     tls_dir: &Path,
     hostname: &str,
     addresses: &[IpAddr],
-    master: &MasterKey,
+    master: &Arc<MasterKey>,
 ) -> Result<BoxTls, TlsError> {
     std::fs::create_dir_all(tls_dir).map_err(io_err(tls_dir))?;
-    let local_name = format!("{hostname}.local");
     let ca_path = tls_dir.join("ca.pem");
     let ca_key_path = tls_dir.join("ca.key.sealed");
-
-    let (ca_pem, ca_key) = if ca_path.exists() && ca_key_path.exists() {
-        let pem = std::fs::read_to_string(&ca_path).map_err(io_err(&ca_path))?;
-        let key = open_key(master, &ca_key_path, "tls-ca-key")?;
-        (pem, key)
-    } else {
-        let (pem, key) = create_ca(&local_name)?;
+    if !(ca_path.exists() && ca_key_path.exists()) {
+        let (pem, key) = create_ca(hostname)?;
         seal_key(master, &ca_key_path, "tls-ca-key", &key)?;
         write_atomic(&ca_path, pem.as_bytes(), 0o644).map_err(io_err(&ca_path))?;
         tracing::info!(path = %ca_path.display(), "created the box certificate authority");
-        (pem, key)
-    };
+    }
+    let ca_pem = std::fs::read_to_string(&ca_path).map_err(io_err(&ca_path))?;
     let ca_der = pem_to_der(&ca_pem).ok_or_else(|| TlsError::BadCertificate(ca_path.clone()))?;
 
-    let mut names = vec![local_name.clone(), "localhost".to_owned()];
-    names.dedup();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let names = server_names(hostname, None);
+    let ips = server_ips(addresses);
+    let (server_pem, key) = current_or_new_server_cert(tls_dir, master, &ca_pem, &names, &ips)?;
+    let cert = Arc::new(ServerCert {
+        current: RwLock::new(Arc::new(certified(&provider, &server_pem, &key, tls_dir)?)),
+        pem: RwLock::new(server_pem),
+    });
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::clone(&cert) as Arc<dyn ResolvesServerCert>);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+
+    let ca_fingerprint = hex::encode(Sha256::digest(&ca_der));
+    Ok(BoxTls {
+        ca_pem,
+        ca_der,
+        ca_fingerprint,
+        server_config: Arc::new(config),
+        cert,
+        tls_dir: tls_dir.to_owned(),
+        hostname: hostname.to_owned(),
+        master: Arc::clone(master),
+        provider,
+    })
+}
+
+impl BoxTls {
+    /// Re-issues the server certificate if it nears expiry or no longer
+    /// covers `lan_hostname` (the mDNS name in use, when it differs from the
+    /// box's own) and `addresses`; the new one serves the next handshake.
+    /// Returns whether a new certificate was issued.
+    pub fn refresh(
+        &self,
+        lan_hostname: Option<&str>,
+        addresses: &[IpAddr],
+    ) -> Result<bool, TlsError> {
+        let names = server_names(&self.hostname, lan_hostname);
+        let ips = server_ips(addresses);
+        let still_good = self
+            .cert
+            .pem
+            .read()
+            .map(|pem| server_cert_still_good(&pem, &names, &ips))
+            .unwrap_or(false);
+        if still_good {
+            return Ok(false);
+        }
+        let (pem, key) =
+            current_or_new_server_cert(&self.tls_dir, &self.master, &self.ca_pem, &names, &ips)?;
+        let certified = certified(&self.provider, &pem, &key, &self.tls_dir)?;
+        if let Ok(mut c) = self.cert.current.write() {
+            *c = Arc::new(certified);
+        }
+        if let Ok(mut p) = self.cert.pem.write() {
+            *p = pem;
+        }
+        Ok(true)
+    }
+
+    /// When the server certificate in use expires (Unix seconds).
+    pub fn server_not_after(&self) -> Option<i64> {
+        let pem = self.cert.pem.read().ok()?;
+        let der = pem_to_der(&pem)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+        Some(cert.validity().not_after.timestamp())
+    }
+}
+
+/// The DNS names of the server certificate.
+fn server_names(hostname: &str, lan_hostname: Option<&str>) -> Vec<String> {
+    let mut names = vec![format!("{hostname}.local"), "localhost".to_owned()];
+    if let Some(lan) = lan_hostname
+        && lan != hostname
+        && is_conflict_name(hostname, lan)
+    {
+        names.push(format!("{lan}.local"));
+    }
+    names
+}
+
+/// Whether `lan` is one of the conflict-renamed names the CA permits.
+fn is_conflict_name(hostname: &str, lan: &str) -> bool {
+    (2..=CONFLICT_NAMES).any(|n| lan == format!("{hostname}-{n}"))
+}
+
+/// The addresses of the server certificate: the permitted ones of the
+/// machine, and loopback.
+fn server_ips(addresses: &[IpAddr]) -> Vec<IpAddr> {
     let mut ips: Vec<IpAddr> = addresses
         .iter()
         .copied()
@@ -108,49 +217,59 @@ pub fn load_or_create(
             ips.push(lo);
         }
     }
+    ips.sort();
+    ips.dedup();
+    ips
+}
 
+/// The stored server certificate if it still fits, else a new one issued
+/// from the CA and stored.
+fn current_or_new_server_cert(
+    tls_dir: &Path,
+    master: &MasterKey,
+    ca_pem: &str,
+    names: &[String],
+    ips: &[IpAddr],
+) -> Result<(String, KeyPair), TlsError> {
     let server_path = tls_dir.join("server.pem");
     let server_key_path = tls_dir.join("server.key.sealed");
     let reuse = match std::fs::read_to_string(&server_path) {
         Ok(pem) if server_key_path.exists() => {
-            server_cert_still_good(&pem, &names, &ips).then_some(pem)
+            server_cert_still_good(&pem, names, ips).then_some(pem)
         }
         _ => None,
     };
-    let (server_pem, server_key) = match reuse {
-        Some(pem) => (pem, open_key(master, &server_key_path, "tls-server-key")?),
-        None => {
-            let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key)?;
-            let (pem, key) = issue_server(&issuer, &names, &ips)?;
-            seal_key(master, &server_key_path, "tls-server-key", &key)?;
-            write_atomic(&server_path, pem.as_bytes(), 0o644).map_err(io_err(&server_path))?;
-            tracing::info!(names = ?names, addresses = ?ips, "issued the server certificate");
-            (pem, key)
-        }
-    };
-    let server_der =
-        pem_to_der(&server_pem).ok_or_else(|| TlsError::BadCertificate(server_path.clone()))?;
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(server_der)],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
-        )?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-
-    let ca_fingerprint = hex::encode(Sha256::digest(&ca_der));
-    Ok(BoxTls {
-        ca_pem,
-        ca_der,
-        ca_fingerprint,
-        server_config: Arc::new(config),
-    })
+    if let Some(pem) = reuse {
+        return Ok((pem, open_key(master, &server_key_path, "tls-server-key")?));
+    }
+    let ca_key = open_key(master, &tls_dir.join("ca.key.sealed"), "tls-ca-key")?;
+    let issuer = Issuer::from_ca_cert_pem(ca_pem, &ca_key)?;
+    let (pem, key) = issue_server(&issuer, names, ips)?;
+    // Key first: a crash between the two writes leaves a certificate whose
+    // key does not match, which the next start detects and re-issues.
+    seal_key(master, &server_key_path, "tls-server-key", &key)?;
+    write_atomic(&server_path, pem.as_bytes(), 0o644).map_err(io_err(&server_path))?;
+    tracing::info!(names = ?names, addresses = ?ips, "issued the server certificate");
+    Ok((pem, key))
 }
 
-fn create_ca(local_name: &str) -> Result<(String, KeyPair), TlsError> {
+fn certified(
+    provider: &rustls::crypto::CryptoProvider,
+    pem: &str,
+    key: &KeyPair,
+    tls_dir: &Path,
+) -> Result<CertifiedKey, TlsError> {
+    let der =
+        pem_to_der(pem).ok_or_else(|| TlsError::BadCertificate(tls_dir.join("server.pem")))?;
+    Ok(CertifiedKey::from_der(
+        vec![CertificateDer::from(der)],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        provider,
+    )?)
+}
+
+fn create_ca(hostname: &str) -> Result<(String, KeyPair), TlsError> {
+    let local_name = format!("{hostname}.local");
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -168,9 +287,13 @@ fn create_ca(local_name: &str) -> Result<(String, KeyPair), TlsError> {
     params.not_after = now + Duration::days(CA_LIFETIME_DAYS);
     params.serial_number = Some(rand::random::<[u8; 16]>().to_vec().into());
     let mut permitted = vec![
-        GeneralSubtree::DnsName(local_name.to_owned()),
+        GeneralSubtree::DnsName(local_name.clone()),
         GeneralSubtree::DnsName("localhost".to_owned()),
     ];
+    // The names mDNS conflict resolution may give the box on a crowded LAN.
+    permitted.extend(
+        (2..=CONFLICT_NAMES).map(|n| GeneralSubtree::DnsName(format!("{hostname}-{n}.local"))),
+    );
     permitted.extend(private_ranges().into_iter().map(GeneralSubtree::IpAddress));
     params.name_constraints = Some(NameConstraints {
         permitted_subtrees: permitted,

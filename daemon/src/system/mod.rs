@@ -1,9 +1,10 @@
-//! The box as a running system: device identity, durable file writes,
+//! The box as a running system: device identity, the owner's box settings, durable file writes,
 //! signals and shutdown, and the `serve` entry point that ties the parts together.
 
 pub mod fsutil;
 pub mod identity;
 pub mod serve;
+pub mod settings;
 pub mod shutdown;
 
 /// The current time in Unix seconds (what the vault stores).

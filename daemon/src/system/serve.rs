@@ -2,9 +2,11 @@
 //! listeners, and shuts everything down cleanly on SIGTERM/SIGINT.
 //!
 //! Order at start: data directory → device identity → keyring (master key)
-//! → vault (database, files) → certificates → auth (claim code) → listeners.
-//! Order at stop: stop accepting → let in-flight requests finish (bounded) →
-//! checkpoint and close the database.
+//! → vault (database, files) → certificates → auth (claim code) → listeners
+//! → mDNS announcement (and the tasks that keep the TXT record and the
+//! server certificate current).
+//! Order at stop: mDNS goodbye → stop accepting → let in-flight requests
+//! finish (bounded) → checkpoint and close the database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use axum_server::tls_rustls::RustlsAcceptor;
 use crate::api::{self, AppState, BoxInfo};
 use crate::auth::Auth;
 use crate::config::{Config, LogFormat};
-use crate::net::tls;
+use crate::net::{mdns, tls};
 use crate::system::identity::Identity;
 use crate::system::shutdown;
 use crate::vault::keys::{Keyring, create_private_dir};
@@ -74,13 +76,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let vault = Vault::open(&data_dir, &master, limits)
         .await
         .context("opening the vault")?;
-    let tls = tls::load_or_create(
-        &data_dir.join("tls"),
-        &identity.hostname(),
-        &tls::machine_addresses(),
-        &master,
-    )
-    .context("preparing certificates")?;
+    let tls = Arc::new(
+        tls::load_or_create(
+            &data_dir.join("tls"),
+            &identity.hostname(),
+            &tls::machine_addresses(),
+            &master,
+        )
+        .context("preparing certificates")?,
+    );
     let auth = Auth::new(
         data_dir.clone(),
         Arc::clone(&vault.db),
@@ -99,6 +103,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ca_pem: tls.ca_pem.clone(),
         ca_der: tls.ca_der.clone(),
         https_port: https_addr.port(),
+        http_port: http_addr.port(),
     });
     let auth = Arc::new(auth);
     let (trigger, stop) = shutdown::channel();
@@ -108,9 +113,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         auth: Arc::clone(&auth),
         info: Arc::clone(&info),
     };
-    if config.mdns {
-        tracing::info!("mDNS announcement is not available in this version yet");
+    let announcer = if config.mdns {
+        let announcement = mdns::Announcement {
+            hostname: info.hostname.clone(),
+            instance: info.hostname.clone(),
+            https_port: https_addr.port(),
+            id: info.id.clone(),
+            version: info.version.to_owned(),
+            ca_fingerprint: info.ca_fingerprint.clone(),
+            claimed: auth.is_claimed(),
+            interfaces: config.mdns_interfaces.clone(),
+        };
+        match mdns::Announcer::start(announcement) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                // The box still works by address; say so instead of refusing to start.
+                tracing::error!(error = %e, "cannot announce the box on the LAN (mDNS); reach it by address");
+                None
+            }
+        }
+    } else {
+        tracing::info!("mDNS announcement is off (--no-mdns)");
+        None
+    };
+    if let Some(a) = &announcer {
+        tokio::spawn(follow_claimed(auth.watch_claimed(), Arc::clone(a)));
     }
+    tokio::spawn(keep_certificate_current(
+        Arc::clone(&tls),
+        announcer.as_ref().map(|a| a.subscribe()),
+        stop.clone(),
+    ));
 
     let handle = axum_server::Handle::new();
     let https = {
@@ -163,6 +196,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("installing signal handlers")?;
     tracing::info!(signal, "stopping: finishing in-flight requests");
+    if let Some(a) = announcer {
+        // Goodbye packets first, so phones forget the box before it goes.
+        let _ = tokio::task::spawn_blocking(move || a.shutdown()).await;
+    }
     trigger.trigger();
     handle.graceful_shutdown(Some(GRACE));
     let (a, b) = tokio::join!(https, http);
@@ -175,6 +212,57 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     vault.close();
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Keeps the `claimed` TXT key of the mDNS record in step with the box.
+async fn follow_claimed(mut claimed: tokio::sync::watch::Receiver<bool>, a: Arc<mdns::Announcer>) {
+    while claimed.changed().await.is_ok() {
+        let now = *claimed.borrow_and_update();
+        a.set_claimed(now);
+    }
+}
+
+/// How often the server certificate's expiry and addresses are checked.
+const CERT_CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// Re-issues the server certificate, without a restart, before it expires,
+/// when the machine's addresses change and when mDNS had to rename the box.
+async fn keep_certificate_current(
+    tls: Arc<tls::BoxTls>,
+    mut lan: Option<tokio::sync::watch::Receiver<mdns::LanState>>,
+    mut stop: shutdown::Shutdown,
+) {
+    loop {
+        let lan_changed = async {
+            match lan.as_mut() {
+                Some(rx) => rx.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.wait() => return,
+            _ = tokio::time::sleep(CERT_CHECK_EVERY) => {}
+            alive = lan_changed => {
+                if !alive { lan = None; continue; }
+                // Let a burst of address events settle.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        let lan_host = lan.as_ref().map(|rx| rx.borrow().hostname.clone());
+        let tls = Arc::clone(&tls);
+        let result = tokio::task::spawn_blocking(move || {
+            tls.refresh(lan_host.as_deref(), &tls::machine_addresses())
+        })
+        .await;
+        match result {
+            Ok(Ok(true)) => {
+                tracing::info!("the server certificate was renewed; new connections use it")
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot renew the server certificate"),
+            Err(e) => tracing::error!(error = %e, "certificate renewal task failed"),
+        }
+    }
 }
 
 fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {

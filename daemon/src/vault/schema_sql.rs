@@ -71,6 +71,20 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO files(id, parent, name, kind, created, updated)
         VALUES ('root', NULL, '', 'dir', unixepoch(), unixepoch());
     "#,
+    // 2: sessions become devices (public id, name, kind); one-time pairing codes.
+    r#"
+    ALTER TABLE sessions ADD COLUMN id TEXT;
+    ALTER TABLE sessions ADD COLUMN name TEXT;
+    ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'login';
+    UPDATE sessions SET id = lower(hex(randomblob(8))) WHERE id IS NULL;
+    CREATE UNIQUE INDEX sessions_by_id ON sessions(id);
+
+    CREATE TABLE pairings(
+        hash    BLOB PRIMARY KEY,
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database schema to the latest version.
