@@ -19,6 +19,8 @@ mod datagen;
 mod docs;
 mod files;
 mod find;
+mod lan;
+mod phones;
 mod raw;
 mod report;
 mod startup;
@@ -84,6 +86,10 @@ enum Part {
     Files,
     /// Exec → healthy; idle RSS.
     Startup,
+    /// Memory with phones holding live updates; fan-out latency.
+    Phones,
+    /// Exec → first mDNS answer from another network namespace (root).
+    Lan,
 }
 
 #[derive(Args)]
@@ -133,6 +139,12 @@ struct RunArgs {
     /// Starts per startup measure [full 10, quick 3].
     #[arg(long)]
     startup_repeats: Option<usize>,
+    /// Numbers of phones holding a long poll [full 5,50, quick 5].
+    #[arg(long, value_delimiter = ',')]
+    phones: Vec<usize>,
+    /// Starts timed to the first mDNS answer [full 10, quick 3].
+    #[arg(long)]
+    lan_repeats: Option<usize>,
     /// Seconds idle before reading the idle RSS.
     #[arg(long, default_value_t = 2)]
     idle_secs: u64,
@@ -282,7 +294,14 @@ async fn run(a: RunArgs) -> Result<()> {
     let pick =
         |v: Option<usize>, full: usize, quick: usize| v.unwrap_or(if q { quick } else { full });
     let parts: Vec<Part> = if a.only.is_empty() {
-        vec![Part::Docs, Part::Find, Part::Files, Part::Startup]
+        vec![
+            Part::Docs,
+            Part::Find,
+            Part::Files,
+            Part::Startup,
+            Part::Phones,
+            Part::Lan,
+        ]
     } else {
         a.only.clone()
     };
@@ -332,6 +351,27 @@ async fn run(a: RunArgs) -> Result<()> {
                     idle_secs: a.idle_secs,
                 };
                 startup::run(&ctx, &o, &mut report).await?;
+            }
+            Part::Phones => {
+                let counts = if !a.phones.is_empty() {
+                    a.phones.clone()
+                } else if q {
+                    vec![5]
+                } else {
+                    vec![5, 50]
+                };
+                let o = phones::PhonesOpts {
+                    counts,
+                    rounds: pick(None, 20, 5),
+                    settle_secs: 3,
+                };
+                phones::run(&ctx, &o, &mut report).await?;
+            }
+            Part::Lan => {
+                let o = lan::LanOpts {
+                    repeats: pick(a.lan_repeats, 10, 3),
+                };
+                lan::run(&ctx, &o, &mut report).await?;
             }
         }
     }
