@@ -42,6 +42,25 @@ impl ClaimCode {
         data_dir: &Path,
         provisioned: Option<&Path>,
     ) -> std::io::Result<ClaimCode> {
+        if let Some(code) = ClaimCode::load(data_dir, provisioned)? {
+            return Ok(code);
+        }
+        let code = ClaimCode {
+            normalized: Zeroizing::new(
+                (0..12)
+                    .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+                    .collect(),
+            ),
+            provisioned: false,
+        };
+        let line = Zeroizing::new(format!("{}\n", code.display()));
+        crate::system::fsutil::write_atomic(&data_dir.join("claim-code"), line.as_bytes(), 0o600)?;
+        Ok(code)
+    }
+
+    /// The provisioned or stored code, without making one (`None`: neither
+    /// exists, so the box is claimed or has never started).
+    pub fn load(data_dir: &Path, provisioned: Option<&Path>) -> std::io::Result<Option<ClaimCode>> {
         if let Some(file) = provisioned {
             let text = Zeroizing::new(std::fs::read_to_string(file)?);
             let normalized = normalize(text.lines().next().unwrap_or(""));
@@ -51,33 +70,20 @@ impl ClaimCode {
                     format!("provisioned claim code in {} is too short", file.display()),
                 ));
             }
-            return Ok(ClaimCode {
+            return Ok(Some(ClaimCode {
                 normalized,
                 provisioned: true,
-            });
+            }));
         }
-        let path = data_dir.join("claim-code");
-        match std::fs::read_to_string(&path) {
+        match std::fs::read_to_string(data_dir.join("claim-code")) {
             Ok(text) => {
                 let text = Zeroizing::new(text);
-                Ok(ClaimCode {
+                Ok(Some(ClaimCode {
                     normalized: normalize(text.trim()),
                     provisioned: false,
-                })
+                }))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let code = ClaimCode {
-                    normalized: Zeroizing::new(
-                        (0..12)
-                            .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-                            .collect(),
-                    ),
-                    provisioned: false,
-                };
-                let line = Zeroizing::new(format!("{}\n", code.display()));
-                crate::system::fsutil::write_atomic(&path, line.as_bytes(), 0o600)?;
-                Ok(code)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

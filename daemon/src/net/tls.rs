@@ -128,7 +128,7 @@ pub fn load_or_create(
         .with_cert_resolver(Arc::clone(&cert) as Arc<dyn ResolvesServerCert>);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
 
-    let ca_fingerprint = hex::encode(Sha256::digest(&ca_der));
+    let ca_fingerprint = fingerprint(&ca_der);
     Ok(BoxTls {
         ca_pem,
         ca_der,
@@ -394,7 +394,14 @@ fn server_cert_still_good(pem: &str, names: &[String], ips: &[IpAddr]) -> bool {
     names.iter().all(|n| have_names.contains(n)) && ips.iter().all(|ip| have_ips.contains(ip))
 }
 
-fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
+/// The SHA-256 of a certificate's DER, lowercase hex: the box CA's
+/// fingerprint as the TXT record, the label and the web app show it.
+pub fn fingerprint(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
+/// The DER of the first certificate in a PEM text.
+pub fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     Some(parsed.contents)
 }

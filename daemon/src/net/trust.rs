@@ -104,15 +104,37 @@ pub fn mobileconfig(
     Ok(out)
 }
 
-/// The URL a pairing QR code carries. The code and the fingerprint sit in
-/// the fragment, which a browser never sends to any server.
-pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
+/// The box's HTTPS URL with `fragment` (`pair=…` or `claim=…`) and the CA
+/// fingerprint. Codes sit in the fragment, which a browser never sends to
+/// any server.
+fn box_url(hostname: &str, https_port: u16, fragment: &str, ca_fingerprint: &str) -> String {
     let authority = if https_port == 443 {
         format!("{hostname}.local")
     } else {
         format!("{hostname}.local:{https_port}")
     };
-    format!("https://{authority}/#pair={code}&fp={ca_fingerprint}")
+    format!("https://{authority}/#{fragment}&fp={ca_fingerprint}")
+}
+
+/// The URL a pairing QR code carries (web app settings).
+pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
+    box_url(
+        hostname,
+        https_port,
+        &format!("pair={code}"),
+        ca_fingerprint,
+    )
+}
+
+/// The URL the label's QR code carries: it opens onboarding with the claim
+/// code filled in.
+pub fn claim_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
+    box_url(
+        hostname,
+        https_port,
+        &format!("claim={code}"),
+        ca_fingerprint,
+    )
 }
 
 /// A QR code of `text` as an SVG document (dark modules on white, with the
@@ -171,6 +193,10 @@ mod tests {
         assert_eq!(
             pairing_url("foyer-ab12", 443, "C", "f"),
             "https://foyer-ab12.local/#pair=C&fp=f"
+        );
+        assert_eq!(
+            claim_url("foyer-ab12", 8443, "ABCD-EFGH-JKMN", "ff00"),
+            "https://foyer-ab12.local:8443/#claim=ABCD-EFGH-JKMN&fp=ff00"
         );
         let svg = qr_svg(&url).expect("qr");
         assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");

@@ -18,23 +18,33 @@ pub struct Identity {
 impl Identity {
     /// Reads `device-id` from the data directory, creating it on first start.
     pub fn load_or_create(data_dir: &Path) -> std::io::Result<Identity> {
+        if let Some(identity) = Identity::load(data_dir)? {
+            return Ok(identity);
+        }
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        super::fsutil::write_atomic(
+            &data_dir.join("device-id"),
+            format!("{id}\n").as_bytes(),
+            0o644,
+        )?;
+        Ok(Identity { id })
+    }
+
+    /// Reads `device-id`; `None` when the box has never started.
+    pub fn load(data_dir: &Path) -> std::io::Result<Option<Identity>> {
         let path = data_dir.join("device-id");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let id = text.trim().to_owned();
                 if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Ok(Identity { id });
+                    return Ok(Some(Identity { id }));
                 }
                 Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("{} is not a device id", path.display()),
                 ))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let id = hex::encode(rand::random::<[u8; 16]>());
-                super::fsutil::write_atomic(&path, format!("{id}\n").as_bytes(), 0o644)?;
-                Ok(Identity { id })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -1,8 +1,9 @@
-//! The box as a running system: device identity, the owner's box settings, durable file writes,
-//! signals and shutdown, and the `serve` entry point that ties the parts together.
+//! The box as a running system: device identity, its printed label, the owner's box settings,
+//! durable file writes, signals and shutdown, and the `serve` entry point that ties the parts together.
 
 pub mod fsutil;
 pub mod identity;
+pub mod label;
 pub mod serve;
 pub mod settings;
 pub mod shutdown;
