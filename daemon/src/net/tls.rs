@@ -244,7 +244,7 @@ fn current_or_new_server_cert(
     }
     let ca_key = open_key(master, &tls_dir.join("ca.key.sealed"), "tls-ca-key")?;
     let issuer = Issuer::from_ca_cert_pem(ca_pem, &ca_key)?;
-    let (pem, key) = issue_server(&issuer, names, ips)?;
+    let (pem, key) = issue_server(&issuer, names, ips, SERVER_LIFETIME_DAYS)?;
     // Key first: a crash between the two writes leaves a certificate whose
     // key does not match, which the next start detects and re-issues.
     seal_key(master, &server_key_path, "tls-server-key", &key)?;
@@ -307,6 +307,7 @@ fn issue_server(
     issuer: &Issuer<'_, &KeyPair>,
     names: &[String],
     ips: &[IpAddr],
+    lifetime_days: i64,
 ) -> Result<(String, KeyPair), TlsError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::default();
@@ -328,7 +329,7 @@ fn issue_server(
     params.use_authority_key_identifier_extension = true;
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(1);
-    params.not_after = now + Duration::days(SERVER_LIFETIME_DAYS);
+    params.not_after = now + Duration::days(lifetime_days);
     params.serial_number = Some(rand::random::<[u8; 16]>().to_vec().into());
     let cert = params.signed_by(&key, issuer)?;
     Ok((cert.pem(), key))
@@ -426,4 +427,90 @@ pub fn machine_addresses() -> Vec<IpAddr> {
     if_addrs::get_if_addrs()
         .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::keys::Keyring;
+
+    fn fixture(tag: &str) -> (PathBuf, Arc<MasterKey>) {
+        let dir = std::env::temp_dir().join(format!("foyer-tls-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (_, master) = Keyring::open_or_create(&dir.join("keys")).expect("keyring");
+        (dir, Arc::new(master))
+    }
+
+    fn days_left(tls: &BoxTls) -> i64 {
+        (tls.server_not_after().expect("not_after") - OffsetDateTime::now_utc().unix_timestamp())
+            / 86_400
+    }
+
+    #[test]
+    fn a_new_address_gets_a_new_certificate_without_a_restart() {
+        let (dir, master) = fixture("addr");
+        let lo: IpAddr = [127, 0, 0, 1].into();
+        let lan: IpAddr = [192, 168, 1, 20].into();
+        let tls = load_or_create(&dir.join("tls"), "foyer-ab12", &[lo], &master).expect("tls");
+        assert!(
+            !tls.refresh(None, &[lo]).expect("refresh"),
+            "nothing changed"
+        );
+        assert!(
+            tls.refresh(None, &[lo, lan]).expect("refresh"),
+            "a new address"
+        );
+        let names = server_names("foyer-ab12", None);
+        let in_use = tls.cert.pem.read().expect("lock").clone();
+        assert!(server_cert_still_good(&in_use, &names, &[lo, lan]));
+        // What is on disk is what is served, so a restart keeps it.
+        let on_disk = std::fs::read_to_string(dir.join("tls/server.pem")).expect("server.pem");
+        assert_eq!(on_disk, in_use);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_certificate_near_its_end_is_renewed_in_place() {
+        let (dir, master) = fixture("expiry");
+        let tls_dir = dir.join("tls");
+        let lo: IpAddr = [127, 0, 0, 1].into();
+        let tls = load_or_create(&tls_dir, "foyer-ab12", &[lo], &master).expect("tls");
+        assert!(days_left(&tls) > RENEW_BEFORE_DAYS);
+
+        // Put a certificate with 10 days left in service, as time would.
+        let names = server_names("foyer-ab12", None);
+        let ca_key =
+            open_key(&master, &tls_dir.join("ca.key.sealed"), "tls-ca-key").expect("ca key");
+        let issuer = Issuer::from_ca_cert_pem(&tls.ca_pem, &ca_key).expect("issuer");
+        let (old_pem, old_key) = issue_server(&issuer, &names, &[lo], 10).expect("issue");
+        seal_key(
+            &master,
+            &tls_dir.join("server.key.sealed"),
+            "tls-server-key",
+            &old_key,
+        )
+        .expect("seal");
+        write_atomic(&tls_dir.join("server.pem"), old_pem.as_bytes(), 0o644).expect("write");
+        *tls.cert.pem.write().expect("lock") = old_pem.clone();
+        assert!(days_left(&tls) <= 10);
+
+        assert!(tls.refresh(None, &[lo]).expect("refresh"), "renewed");
+        assert!(days_left(&tls) > RENEW_BEFORE_DAYS);
+        let served = tls.cert.pem.read().expect("lock").clone();
+        assert_ne!(served, old_pem);
+
+        // A box that was off when the time came renews at start.
+        write_atomic(&tls_dir.join("server.pem"), old_pem.as_bytes(), 0o644).expect("write");
+        seal_key(
+            &master,
+            &tls_dir.join("server.key.sealed"),
+            "tls-server-key",
+            &old_key,
+        )
+        .expect("seal");
+        let restarted = load_or_create(&tls_dir, "foyer-ab12", &[lo], &master).expect("tls");
+        assert!(days_left(&restarted) > RENEW_BEFORE_DAYS);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
