@@ -21,10 +21,15 @@
 //! The binary is `<target>/debug/foyerd` next to the test executable, or the
 //! path in `FOYERD_BIN`.
 //!
+//! The [`browser`] module adds a real headless Chromium, driven over
+//! WebDriver, for the tests of the phone web app.
+//!
 //! The secret-checking routes are rate limited per client address (a burst of
 //! 5, then one every 12 s). The whole 127.0.0.0/8 range is loopback on Linux,
 //! so a test that needs more attempts makes them from other source addresses
 //! with [`Daemon::anon_from`].
+
+pub mod browser;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -182,6 +187,22 @@ pub async fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() ->
             "timed out after {timeout:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a test's prerequisites are met: `missing` says what is not.
+/// Elsewhere a test that cannot run prints `SKIPPED: <what>: <why>` and
+/// returns early; under CI (`CI` set) a missing prerequisite is a failure.
+pub fn prerequisites_met(what: &str, missing: Option<String>) -> bool {
+    match missing {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("{what} cannot run under CI: {why}")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED: {what}: {why}");
+            false
+        }
     }
 }
 

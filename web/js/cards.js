@@ -77,13 +77,18 @@ export function summary(dt, d) {
 
 export function docHref(dt, id) { return `#/doc/${encodeURIComponent(dt)}/${encodeURIComponent(id)}`; }
 
+/** "a · b · c" with each part kept on one line (a reference is not cut at its hyphens). */
+function subParts(sub) {
+  return String(sub || '').split(' · ').filter(Boolean).map((p, i) => [i ? ' · ' : null, h('span.nobr', p)]);
+}
+
 export function docCard(dt, d, { showType = false } = {}) {
   const s = summary(dt, d);
   return h('li', h('a.doc-card', { href: docHref(dt, d._id), 'data-testid': 'doc-card', 'data-doctype': dt },
     h('span.doc-icon.' + doctypeIcon(dt), icon(doctypeIcon(dt))),
     h('span.doc-main',
       h('span.doc-title', s.title),
-      h('span.doc-sub', showType ? [doctypeLabel(dt, false), s.sub].filter(Boolean).join(' · ') : s.sub)),
+      h('span.doc-sub', subParts(showType ? [doctypeLabel(dt, false), s.sub].filter(Boolean).join(' · ') : s.sub))),
     s.value ? h('span.doc-value' + (s.valueClass ? '.' + s.valueClass : ''), s.value) : null));
 }
 

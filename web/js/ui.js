@@ -71,6 +71,7 @@ const ICONS = {
   restore: 'M4 12a8 8 0 1 0 2.3-5.6L4 8.7M4 4v4.7h4.7',
   search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4',
   close: 'M6 6l12 12M18 6 6 18',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
   cloudoff: 'M3 3l18 18M8 8a5 5 0 0 0-1 9.9h10.5M12.5 7.1A5 5 0 0 1 17.9 11a3.5 3.5 0 0 1 2.5 5',
 };
 
@@ -185,7 +186,7 @@ export function modal(title, build, { wide = false } = {}) {
     let result;
     const close = (value) => { result = value; dlg.close(); };
     const head = h('div.sheet-head', h('h2', { id: titleId }, title),
-      button('', { class: 'icon-btn', 'aria-label': t('common.close'), onclick: () => close(undefined) }, 'close'));
+      button('', { class: 'icon-btn', 'aria-label': t('common.close'), 'data-testid': 'dialog-close', onclick: () => close(undefined) }, 'close'));
     dlg.append(head, h('div.sheet-body', build(close)));
     dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
     dlg.addEventListener('click', (e) => { if (e.target === dlg) close(undefined); });
@@ -314,7 +315,7 @@ export function recoveryKeyPanel(key, boxName, onContinue) {
     h('div.key-actions',
       button(t('rk.download'), { class: 'secondary', 'data-testid': 'recovery-download', onclick: () => saveBlob(new Blob([text], { type: 'text/plain' }), `foyer-recovery-key-${boxName}.txt`) }, 'download'),
       button(t('rk.print'), { class: 'secondary', 'data-testid': 'recovery-print', onclick: print }, 'file'),
-      button(t('common.copy'), { class: 'secondary', onclick: () => copy(key) })),
+      button(t('common.copy'), { class: 'secondary', onclick: () => copy(key) }, 'copy')),
     h('div.notice.warn', icon('warning'), h('p', t('rk.warning'))),
     h('div.check', saved, h('label', { for: saved.id }, t('rk.saved'))),
     cont);

@@ -88,7 +88,7 @@ export default async function settings(main, params, app) {
       h('div.actions.left',
         button(t('common.copy'), { class: 'secondary', onclick: () => copy(p.url) }),
         button(t('settings.pair_new'), { class: 'secondary', onclick: (e) => { clearInterval(timer); busy(e.currentTarget, startPairing); } }),
-        button(t('common.done'), { class: 'link', onclick: () => { clearInterval(timer); pairIdle(); loadDevices(); } })));
+        button(t('common.done'), { class: 'link', 'data-testid': 'pair-done', onclick: () => { clearInterval(timer); pairIdle(); loadDevices(); } })));
     tick();
   }
 
