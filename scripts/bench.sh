@@ -5,11 +5,14 @@
 # Usage: scripts/bench.sh [--quick] [-- OPTIONS for `foyer-bench run`]
 #
 #   --quick   small sizes: 200 single POSTs, 5 x _bulk_docs of 1000, _find at
-#             10k/20k docs, a 64 MiB file, 3 starts (under two minutes once built)
+#             10k/20k docs, a 64 MiB file, 3 starts, 5 phones, 3 mDNS starts,
+#             2 browser loads (under two minutes once built)
 #   (full)    2000 single POSTs, 30 x _bulk_docs of 1000, _find at 100k and 1M
 #             docs (loaded with _bulk_docs of 10000), a 1 GiB file x 3 repeats x
-#             3 clients, 10 starts each on fresh and existing data dirs
-#             (about 15-25 minutes on 2 vCPU, plus the build)
+#             3 clients, 10 starts each on fresh and existing data dirs, 5 and
+#             50 phones holding live updates, 10 starts to the first mDNS
+#             answer, 5 fresh-browser loads of the web app
+#             (about 8 minutes on 2 vCPU, plus the build)
 #
 # Every figure is compared with a baseline measured in the same run: raw
 # rusqlite/SQLCipher inserts with the daemon's durability settings and schema
@@ -20,8 +23,11 @@
 # made under $FOYER_BENCH_WORK_DIR, default target/bench-work — deliberately
 # on the project's disk, not a tmpfs /tmp, so that `cp` measures a real disk.
 # It is removed at the end. Results: target/bench/results-{quick,full}.{md,json}.
-# Needs: cargo, curl (with HTTP/2), coreutils (cp, sync). Run it alone: the
-# figures are only as good as the machine is quiet.
+# Needs: cargo, curl (with HTTP/2), coreutils (cp, sync); for the `lan` part
+# root, iproute2 and python3-dnspython (two network namespaces it creates); for
+# the `web` part chromium, chromium-driver and libnss3-tools. A part whose
+# prerequisites are missing says so and is skipped. Run it alone: the figures
+# are only as good as the machine is quiet.
 set -euo pipefail
 
 mode=full

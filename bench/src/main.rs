@@ -25,6 +25,7 @@ mod raw;
 mod report;
 mod startup;
 mod util;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,6 +91,8 @@ enum Part {
     Phones,
     /// Exec → first mDNS answer from another network namespace (root).
     Lan,
+    /// The web app's first load in headless Chromium: bytes and timings.
+    Web,
 }
 
 #[derive(Args)]
@@ -145,6 +148,9 @@ struct RunArgs {
     /// Starts timed to the first mDNS answer [full 10, quick 3].
     #[arg(long)]
     lan_repeats: Option<usize>,
+    /// Fresh browser profiles for the web app's first load [full 5, quick 2].
+    #[arg(long)]
+    web_samples: Option<usize>,
     /// Seconds idle before reading the idle RSS.
     #[arg(long, default_value_t = 2)]
     idle_secs: u64,
@@ -199,14 +205,19 @@ fn index_fields(dir: &Path) -> Result<Vec<String>> {
     Ok(fields)
 }
 
-fn make_ctx(c: &Common) -> Result<(Ctx, tempfile::TempDir)> {
-    let foyerd = match &c.foyerd {
+/// The `foyerd` under test: `--foyerd`, else the one beside this executable.
+fn foyerd_path(c: &Common) -> Result<PathBuf> {
+    Ok(match &c.foyerd {
         Some(p) => p.clone(),
         None => std::env::current_exe()?
             .parent()
             .map(|d| d.join("foyerd"))
             .context("no directory for the current executable")?,
-    };
+    })
+}
+
+fn make_ctx(c: &Common) -> Result<(Ctx, tempfile::TempDir)> {
+    let foyerd = foyerd_path(c)?;
     if !foyerd.is_file() {
         bail!(
             "foyerd not found at {}; build it: cargo build --release -p foyerd",
@@ -301,6 +312,7 @@ async fn run(a: RunArgs) -> Result<()> {
             Part::Startup,
             Part::Phones,
             Part::Lan,
+            Part::Web,
         ]
     } else {
         a.only.clone()
@@ -373,6 +385,12 @@ async fn run(a: RunArgs) -> Result<()> {
                 };
                 lan::run(&ctx, &o, &mut report).await?;
             }
+            Part::Web => {
+                let o = web::WebOpts {
+                    samples: pick(a.web_samples, 5, 2),
+                };
+                web::run(&o, &mut report).await?;
+            }
         }
     }
 
@@ -426,6 +444,14 @@ async fn hold(a: HoldArgs) -> Result<()> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Run(a) = &cli.command {
+        // The browser harness of the e2e crate (used by the `web` part) runs
+        // `$FOYERD_BIN`: point it at the binary under test.
+        let foyerd = std::path::absolute(foyerd_path(&a.common)?)?;
+        // SAFETY: no other thread exists yet (the runtime is built below), so
+        // nothing can read the environment while it changes.
+        unsafe { std::env::set_var("FOYERD_BIN", foyerd) };
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
