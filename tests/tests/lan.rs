@@ -529,4 +529,10 @@ fn a_name_taken_on_the_lan_becomes_dash_2_and_the_certificate_follows() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(box_log(&data).contains("name conflict"));
+
+    // What the box tells phones (the trust page here; the pairing QR and
+    // `GET /api/box` take the same name) is the name it answers to now.
+    let (fetched, page) = curl(&lan, &[&format!("http://{BOX_V4}:{HTTP_PORT}/trust")]);
+    assert!(fetched, "{page}");
+    assert!(page.contains(&format!("<strong>{name}</strong>")), "{page}");
 }

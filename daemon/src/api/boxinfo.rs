@@ -17,8 +17,11 @@ use crate::system::settings;
 pub struct BoxView {
     /// The device id (32 hex characters).
     pub id: String,
-    /// `foyer-XXXX`: the LAN name is `foyer-XXXX.local`.
+    /// `foyer-XXXX`, from the device identity.
     pub hostname: String,
+    /// The name the box answers to on the LAN now (without `.local`): the
+    /// host name, or `foyer-XXXX-N` when another device took that name.
+    pub lan_hostname: String,
     /// The name the owner gave the box (default: the host name).
     pub name: String,
     pub version: &'static str,
@@ -37,10 +40,12 @@ async fn view(s: &AppState) -> ApiResult<BoxView> {
     let name = settings::name(&s.vault.db)
         .await?
         .unwrap_or_else(|| info.hostname.clone());
-    let host = format!("{}.local", info.hostname);
+    let lan_hostname = info.lan_hostname();
+    let host = format!("{lan_hostname}.local");
     Ok(BoxView {
         id: info.id.clone(),
         hostname: info.hostname.clone(),
+        lan_hostname,
         name,
         version: info.version,
         claimed: s.auth.is_claimed(),

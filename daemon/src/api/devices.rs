@@ -86,7 +86,7 @@ pub async fn start(
     caller.require(Need::Owner)?;
     let p = s.auth.start_pairing().await?;
     let url = trust::pairing_url(
-        &s.info.hostname,
+        &s.info.lan_hostname(),
         s.info.https_port,
         &p.code,
         &s.info.ca_fingerprint,

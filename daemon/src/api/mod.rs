@@ -55,6 +55,21 @@ pub struct BoxInfo {
     pub ca_der: Vec<u8>,
     pub https_port: u16,
     pub http_port: u16,
+    /// The mDNS state, when the box announces itself.
+    pub lan: Option<tokio::sync::watch::Receiver<crate::net::mdns::LanState>>,
+}
+
+impl BoxInfo {
+    /// The host name the box answers to on the LAN now, without `.local`:
+    /// its own `foyer-XXXX`, or `foyer-XXXX-N` after mDNS found another
+    /// device answering for that name. URLs given to phones use this one.
+    pub fn lan_hostname(&self) -> String {
+        self.lan
+            .as_ref()
+            .map(|rx| rx.borrow().hostname.clone())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| self.hostname.clone())
+    }
 }
 
 /// What every handler can reach.

@@ -73,7 +73,7 @@ async fn ca_mobileconfig(State(info): State<Arc<BoxInfo>>) -> Response {
 }
 
 async fn trust_page(State(info): State<Arc<BoxInfo>>) -> Html<String> {
-    let name = &info.hostname;
+    let name = &info.lan_hostname();
     let fp = trust::grouped_fingerprint(&info.ca_fingerprint);
     let port = info.https_port;
     Html(format!(

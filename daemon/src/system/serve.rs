@@ -95,32 +95,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .context("preparing authentication")?;
 
-    let info = Arc::new(BoxInfo {
-        id: identity.id.clone(),
-        hostname: identity.hostname(),
-        version: env!("CARGO_PKG_VERSION"),
-        ca_fingerprint: tls.ca_fingerprint.clone(),
-        ca_pem: tls.ca_pem.clone(),
-        ca_der: tls.ca_der.clone(),
-        https_port: https_addr.port(),
-        http_port: http_addr.port(),
-    });
-    let auth = Arc::new(auth);
-    let (trigger, stop) = shutdown::channel();
-    let state = AppState {
-        shutdown: stop.clone(),
-        vault: Arc::clone(&vault),
-        auth: Arc::clone(&auth),
-        info: Arc::clone(&info),
-    };
     let announcer = if config.mdns {
         let announcement = mdns::Announcement {
-            hostname: info.hostname.clone(),
-            instance: info.hostname.clone(),
+            hostname: identity.hostname(),
+            instance: identity.hostname(),
             https_port: https_addr.port(),
-            id: info.id.clone(),
-            version: info.version.to_owned(),
-            ca_fingerprint: info.ca_fingerprint.clone(),
+            id: identity.id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ca_fingerprint: tls.ca_fingerprint.clone(),
             claimed: auth.is_claimed(),
             interfaces: config.mdns_interfaces.clone(),
         };
@@ -135,6 +117,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::info!("mDNS announcement is off (--no-mdns)");
         None
+    };
+    let info = Arc::new(BoxInfo {
+        id: identity.id.clone(),
+        hostname: identity.hostname(),
+        version: env!("CARGO_PKG_VERSION"),
+        ca_fingerprint: tls.ca_fingerprint.clone(),
+        ca_pem: tls.ca_pem.clone(),
+        ca_der: tls.ca_der.clone(),
+        https_port: https_addr.port(),
+        http_port: http_addr.port(),
+        lan: announcer.as_ref().map(|a| a.subscribe()),
+    });
+    let auth = Arc::new(auth);
+    let (trigger, stop) = shutdown::channel();
+    let state = AppState {
+        shutdown: stop.clone(),
+        vault: Arc::clone(&vault),
+        auth: Arc::clone(&auth),
+        info: Arc::clone(&info),
     };
     if let Some(a) = &announcer {
         tokio::spawn(follow_claimed(auth.watch_claimed(), Arc::clone(a)));
