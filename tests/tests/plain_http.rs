@@ -1,5 +1,6 @@
 //! The plain-HTTP listener: the CA as PEM (same bytes as `tls/ca.pem`) and
-//! DER, the trust page showing the fingerprint, and a 308 redirect to HTTPS
+//! DER, the trust page (fingerprint, French or English, addresses for phones
+//! without `.local`), and a 308 redirect to HTTPS
 //! for everything else (API data is never served over plain HTTP).
 
 use foyer_e2e::{Daemon, pem_to_der, sha256_hex};
@@ -157,4 +158,41 @@ async fn everything_else_redirects_to_https() {
         .unwrap_or("")
         .to_owned();
     assert!(!location.contains("evil.example/"), "{location}");
+}
+
+/// The trust page speaks the browser's language (French or English) and its
+/// "continue" link keeps the way the browser came in (here by address, as a
+/// phone that cannot resolve `.local` would).
+#[tokio::test]
+async fn trust_page_in_french_and_by_address() {
+    let d = Daemon::start().await;
+    let http = plain_client();
+    let page = |lang: &'static str| {
+        http.get(d.http_url("/trust"))
+            .header("accept-language", lang)
+            .send()
+    };
+    let fr = page("fr-FR,fr;q=0.9,en;q=0.8")
+        .await
+        .expect("GET /trust")
+        .text()
+        .await
+        .expect("body");
+    assert!(fr.contains("<html lang=\"fr\">"), "{fr}");
+    assert!(fr.contains("Faire confiance"), "{fr}");
+    // The test reached the box as 127.0.0.1: the continue link stays there.
+    assert!(
+        fr.contains(&format!("href=\"https://127.0.0.1:{}/\"", d.https_port)),
+        "{fr}"
+    );
+    let en = page("en-GB,en;q=0.9")
+        .await
+        .expect("GET /trust")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("Trust your Foyer box"),
+        "{en}"
+    );
 }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use super::BoxInfo;
-use crate::net::trust;
+use crate::net::{tls, trust};
 
 pub fn router(info: Arc<BoxInfo>) -> Router {
     Router::new()
@@ -72,42 +72,45 @@ async fn ca_mobileconfig(State(info): State<Arc<BoxInfo>>) -> Response {
     }
 }
 
-async fn trust_page(State(info): State<Arc<BoxInfo>>) -> Html<String> {
-    let name = &info.lan_hostname();
-    let fp = trust::grouped_fingerprint(&info.ca_fingerprint);
-    let port = info.https_port;
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Trust {name}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5}}code{{word-break:break-all}}</style>
-</head><body>
-<h1>Trust your Foyer box</h1>
-<p>This box, <strong>{name}.local</strong>, protects its connection with its own certificate authority.
-Install that certificate once on each device, and your browser will verify the box on every visit.</p>
-<p><a href="/ca.crt">Android (.crt)</a> · <a href="/ca.mobileconfig">iPhone, iPad, Mac (profile)</a> · <a href="/ca.pem">Other (PEM)</a></p>
-<p>Before trusting it, check that its fingerprint (SHA-256) matches the one on the box's label or in the app:</p>
-<p><code>{fp}</code></p>
-<ul>
-<li><strong>Android</strong>: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.</li>
-<li><strong>iPhone / iPad</strong>: download the profile, open in Settings → Profile Downloaded → Install, then Settings → General → About → Certificate Trust Settings → enable it.</li>
-<li><strong>Windows / macOS / Linux</strong>: import it as a trusted root authority in your browser or system keychain.</li>
-</ul>
-<p>This certificate can only vouch for <code>{name}.local</code>, <code>localhost</code> and private network addresses: it cannot be used to impersonate any other site.</p>
-<p><a href="https://{name}.local:{port}/">Continue to the box over HTTPS</a></p>
-</body></html>"#
+async fn trust_page(State(info): State<Arc<BoxInfo>>, headers: HeaderMap) -> Html<String> {
+    let lang = trust::Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let reached_as = request_host(&headers);
+    let lan_hostname = info.lan_hostname();
+    // Addresses the box CA vouches for, but loopback (useless to a phone).
+    let addresses: Vec<_> = tls::machine_addresses()
+        .into_iter()
+        .filter(|ip| tls::is_permitted_ip(*ip) && !ip.is_loopback())
+        .collect();
+    Html(trust::trust_page(
+        &trust::TrustPage {
+            lan_hostname: &lan_hostname,
+            reached_as: reached_as.as_deref(),
+            https_port: info.https_port,
+            ca_fingerprint: &info.ca_fingerprint,
+            addresses: &addresses,
+        },
+        lang,
     ))
 }
 
-async fn redirect(State(info): State<Arc<BoxInfo>>, req: Request) -> Response {
-    let host = req
-        .headers()
+/// The host the browser asked for (`Host` without its port), when it is a
+/// bare name or address literal.
+fn request_host(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(strip_port)
         .filter(|h| is_safe_host(h))
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}.local", info.hostname));
+}
+
+async fn redirect(State(info): State<Arc<BoxInfo>>, req: Request) -> Response {
+    let host =
+        request_host(req.headers()).unwrap_or_else(|| format!("{}.local", info.lan_hostname()));
     let path = req
         .uri()
         .path_and_query()

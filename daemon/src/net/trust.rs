@@ -5,6 +5,8 @@
 //! and the pairing QR code that carries the box's URL and fingerprint to a
 //! phone's camera.
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 /// `AB:CD:…`, the way fingerprints are printed for people.
@@ -137,6 +139,150 @@ pub fn claim_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &s
     )
 }
 
+/// The languages of the pages the box serves before the web app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// The first of French or English in an `Accept-Language` header, in the
+    /// browser's order of preference (as the web app chooses); English when
+    /// neither is there.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        header
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|part| {
+                let tag = part.split(';').next()?.trim().to_ascii_lowercase();
+                match tag.split('-').next()? {
+                    "fr" => Some(Lang::Fr),
+                    "en" => Some(Lang::En),
+                    _ => None,
+                }
+            })
+            .next()
+            .unwrap_or(Lang::En)
+    }
+}
+
+/// What the "how to trust this box" page shows.
+pub struct TrustPage<'a> {
+    /// The name the box answers to on the LAN (without `.local`).
+    pub lan_hostname: &'a str,
+    /// How the browser reached this page (a name or an address literal):
+    /// the "continue" link keeps it, since it is known to work.
+    pub reached_as: Option<&'a str>,
+    pub https_port: u16,
+    pub ca_fingerprint: &'a str,
+    /// The box's LAN addresses (for phones that cannot resolve `.local`).
+    pub addresses: &'a [IpAddr],
+}
+
+fn https_url(host: &str, port: u16) -> String {
+    match port {
+        443 => format!("https://{host}/"),
+        p => format!("https://{host}:{p}/"),
+    }
+}
+
+/// The plain-HTTP page that tells a person how to install the box CA on
+/// their device, in French or English. Every value in it comes from the box
+/// itself (names, addresses, fingerprint), never from the request but for
+/// `reached_as`, which the caller has checked is a bare host.
+pub fn trust_page(p: &TrustPage<'_>, lang: Lang) -> String {
+    let name = format!("{}.local", p.lan_hostname);
+    let fp = grouped_fingerprint(p.ca_fingerprint);
+    let continue_url = https_url(p.reached_as.unwrap_or(&name), p.https_port);
+    let address_links: String = p
+        .addresses
+        .iter()
+        .map(|ip| {
+            let host = match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            };
+            let url = https_url(&host, p.https_port);
+            format!("<li><a href=\"{url}\">{url}</a></li>")
+        })
+        .collect();
+    let t = match lang {
+        Lang::Fr => [
+            "fr",
+            "Faire confiance à votre box Foyer",
+            "Cette box protège sa connexion avec sa propre autorité de certification. Installez ce certificat une fois sur chaque appareil : votre navigateur vérifiera la box à chaque visite.",
+            "Avant de lui faire confiance, vérifiez que son empreinte (SHA-256) est celle de l'étiquette de la box ou de l'application :",
+            "<strong>Android</strong> : Paramètres → Sécurité → Chiffrement et identifiants → Installer un certificat → Certificat CA.",
+            "<strong>iPhone / iPad</strong> : téléchargez le profil, ouvrez Réglages → Profil téléchargé → Installer, puis Réglages → Général → Informations → Réglages des certificats → activez-le.",
+            "<strong>Windows / macOS / Linux</strong> : importez-le comme autorité racine de confiance dans votre navigateur ou votre trousseau.",
+            "Ce certificat ne peut garantir que la box elle-même (ses noms et les adresses du réseau local) : il ne peut servir à usurper aucun autre site.",
+            "Continuer vers la box en HTTPS",
+            "Votre téléphone n'ouvre pas les adresses en .local ? Utilisez l'adresse de la box sur votre réseau :",
+            "Android (.crt)",
+            "iPhone, iPad, Mac (profil)",
+            "Autre (PEM)",
+        ],
+        Lang::En => [
+            "en",
+            "Trust your Foyer box",
+            "This box protects its connection with its own certificate authority. Install that certificate once on each device, and your browser will verify the box on every visit.",
+            "Before trusting it, check that its fingerprint (SHA-256) matches the one on the box's label or in the app:",
+            "<strong>Android</strong>: Settings → Security → Encryption &amp; credentials → Install a certificate → CA certificate.",
+            "<strong>iPhone / iPad</strong>: download the profile, open Settings → Profile Downloaded → Install, then Settings → General → About → Certificate Trust Settings → enable it.",
+            "<strong>Windows / macOS / Linux</strong>: import it as a trusted root authority in your browser or system keychain.",
+            "This certificate can only vouch for the box itself (its names and local network addresses): it cannot be used to impersonate any other site.",
+            "Continue to the box over HTTPS",
+            "Your phone does not open .local names? Use the box's address on your network:",
+            "Android (.crt)",
+            "iPhone, iPad, Mac (profile)",
+            "Other (PEM)",
+        ],
+    };
+    let [
+        code,
+        title,
+        intro,
+        check,
+        android,
+        apple,
+        desktop,
+        scope,
+        cont,
+        by_address,
+        crt,
+        profile,
+        pem,
+    ] = t;
+    let addresses = if address_links.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{by_address}</p><ul>{address_links}</ul>")
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;line-height:1.5}}code{{word-break:break-all}}</style>
+</head><body>
+<h1>{title}</h1>
+<p><strong>{name}</strong></p>
+<p>{intro}</p>
+<p><a href="/ca.crt">{crt}</a> · <a href="/ca.mobileconfig">{profile}</a> · <a href="/ca.pem">{pem}</a></p>
+<p>{check}</p>
+<p><code>{fp}</code></p>
+<ul>
+<li>{android}</li>
+<li>{apple}</li>
+<li>{desktop}</li>
+</ul>
+<p>{scope}</p>
+<p><a href="{continue_url}">{cont}</a></p>
+{addresses}
+</body></html>"#
+    )
+}
+
 /// A QR code of `text` as an SVG document (dark modules on white, with the
 /// quiet zone), readable by phone cameras.
 pub fn qr_svg(text: &str) -> Result<String, String> {
@@ -200,6 +346,46 @@ mod tests {
         );
         let svg = qr_svg(&url).expect("qr");
         assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");
+    }
+
+    #[test]
+    fn languages_follow_the_browser_order() {
+        let pick = |h: &str| Lang::from_accept_language(Some(h));
+        assert_eq!(pick("fr-FR,fr;q=0.9,en;q=0.8"), Lang::Fr);
+        assert_eq!(pick("de-DE,en-GB;q=0.8,fr;q=0.5"), Lang::En);
+        assert_eq!(pick("de"), Lang::En);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+
+    #[test]
+    fn the_trust_page_offers_addresses_and_keeps_the_way_in() {
+        let ips: [IpAddr; 2] = [[192, 168, 1, 20].into(), "fd00::20".parse().expect("v6")];
+        let page = TrustPage {
+            lan_hostname: "foyer-ab12",
+            reached_as: Some("192.168.1.20"),
+            https_port: 8443,
+            ca_fingerprint: "ab01",
+            addresses: &ips,
+        };
+        let fr = trust_page(&page, Lang::Fr);
+        assert!(fr.contains("<html lang=\"fr\">"));
+        assert!(fr.contains("foyer-ab12.local"));
+        assert!(fr.contains("AB:01"));
+        assert!(fr.contains("href=\"https://192.168.1.20:8443/\">Continuer"));
+        assert!(fr.contains("https://[fd00::20]:8443/"));
+        let en = trust_page(
+            &TrustPage {
+                reached_as: None,
+                addresses: &[],
+                ..page
+            },
+            Lang::En,
+        );
+        assert!(en.contains("href=\"https://foyer-ab12.local:8443/\">Continue"));
+        assert!(
+            !en.contains(".local names?"),
+            "no address list without addresses"
+        );
     }
 
     #[test]
