@@ -44,7 +44,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
-use crate::{Daemon, free_port};
+use crate::{Daemon, PASSPHRASE, free_port, prerequisites_met};
 
 /// Upper bound on any wait for the page (an element, a condition).
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -135,6 +135,29 @@ pub fn tr(strings: &Value, key: &str) -> String {
 /// The CSS selector of a `data-testid` hook.
 pub fn testid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
+}
+
+/// A fresh box and a browser in `lang` for `test`, or `None` (after saying
+/// why) when the browser tests cannot run here.
+pub async fn start_box(test: &str, lang: &str) -> Option<(Daemon, Browser)> {
+    if !prerequisites_met("browser test", skip_reason()) {
+        return None;
+    }
+    let d = Daemon::start().await;
+    let b = Browser::start(&d, test, lang).await;
+    Some((d, b))
+}
+
+/// The code and fingerprint in a pairing URL's fragment (`#pair=CODE&fp=HEX`).
+pub fn pairing_fragment(url: &str) -> (String, String) {
+    let frag = url.split_once('#').map_or("", |(_, f)| f);
+    let get = |key: &str| {
+        frag.split('&')
+            .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            .unwrap_or_else(|| panic!("no {key} in {url}"))
+            .to_owned()
+    };
+    (get("pair"), get("fp"))
 }
 
 fn truthy(v: &Value) -> bool {
@@ -400,6 +423,46 @@ impl Browser {
             .text()
             .await
             .unwrap_or_else(|e| panic!("text of `{id}`: {e}"))
+    }
+
+    /// Logs in through the login screen with `passphrase` and waits for the
+    /// tab bar (the logged-in shell).
+    pub async fn log_in_with(&self, passphrase: &str) {
+        self.open("/").await;
+        self.fill("login-passphrase", passphrase).await;
+        self.tap("login-submit").await;
+        self.hook("tab-home").await;
+    }
+
+    /// [`Browser::log_in_with`] the harness's [`PASSPHRASE`].
+    pub async fn log_in(&self) {
+        self.log_in_with(PASSPHRASE).await;
+    }
+
+    /// Types a new passphrase into the field of hook `id` and its
+    /// confirmation (`<id>-confirm`), once the strength meter next to it has
+    /// accepted it.
+    pub async fn choose_passphrase(&self, id: &str, passphrase: &str) {
+        self.fill(id, passphrase).await;
+        self.wait_for_with(
+            "the strength meter to accept the passphrase",
+            "const i = document.querySelector(`[data-testid=\"${arguments[0]}\"]`);
+             const m = i && i.closest('.pass-group').querySelector('.meter');
+             return m && m.dataset.ok === 'true'",
+            vec![json!(id)],
+        )
+        .await;
+        self.fill(&format!("{id}-confirm"), passphrase).await;
+    }
+
+    /// The value of attribute `name` of the element matching `css` (present,
+    /// displayed or not).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.find_present(css)
+            .await
+            .attr(name)
+            .await
+            .unwrap_or_else(|e| panic!("attribute {name} of `{css}`: {e}"))
     }
 
     /// Waits until the page title (`page-title`) reads `title`.

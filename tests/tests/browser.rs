@@ -20,44 +20,13 @@
 //! installs them). Elsewhere the tests print why they did not run; under CI
 //! (`CI` set) a missing prerequisite is a failure.
 
-use foyer_e2e::browser::{self, Browser, strings, testid, tr};
-use foyer_e2e::{Api, Credential, Daemon, PASSPHRASE, pem_to_der, prerequisites_met, sha256_hex};
+use foyer_e2e::browser::{Browser, pairing_fragment, start_box, strings, testid, tr};
+use foyer_e2e::{Api, Credential, PASSPHRASE, pem_to_der, sha256_hex};
 use serde_json::{Value, json};
-
-/// A fresh box and a browser in `lang` for `test`, or `None` (after saying
-/// why) when the browser tests cannot run here.
-async fn start(test: &str, lang: &str) -> Option<(Daemon, Browser)> {
-    if !prerequisites_met("browser test", browser::skip_reason()) {
-        return None;
-    }
-    let d = Daemon::start().await;
-    let b = Browser::start(&d, test, lang).await;
-    Some((d, b))
-}
-
-/// Logs in through the login screen and waits for the home screen.
-async fn log_in(b: &Browser) {
-    b.open("/").await;
-    b.fill("login-passphrase", PASSPHRASE).await;
-    b.tap("login-submit").await;
-    b.hook("tab-home").await;
-}
-
-/// Types a passphrase and its confirmation, and waits for the strength
-/// meter to accept it.
-async fn choose_passphrase(b: &Browser, passphrase: &str) {
-    b.fill("passphrase", passphrase).await;
-    b.wait_for(
-        "the strength meter to accept the passphrase",
-        "const m = document.querySelector('.meter'); return m && m.dataset.ok === 'true'",
-    )
-    .await;
-    b.fill("passphrase-confirm", passphrase).await;
-}
 
 #[tokio::test]
 async fn onboarding_on_a_phone() {
-    let Some((d, mut b)) = start("onboarding", "en").await else {
+    let Some((d, mut b)) = start_box("onboarding", "en").await else {
         return;
     };
     let en = strings("en");
@@ -99,7 +68,7 @@ async fn onboarding_on_a_phone() {
         vec![json!(weak)],
     )
     .await;
-    choose_passphrase(&b, PASSPHRASE).await;
+    b.choose_passphrase("passphrase", PASSPHRASE).await;
     b.screen_for_docs("onboarding-2-passphrase").await;
     b.tap("setup-submit").await;
     b.hook("claim-code").await;
@@ -111,7 +80,7 @@ async fn onboarding_on_a_phone() {
     // The right code.
     b.fill("claim-code", &code).await;
     b.tap("claim-next").await;
-    choose_passphrase(&b, PASSPHRASE).await;
+    b.choose_passphrase("passphrase", PASSPHRASE).await;
     b.tap("setup-submit").await;
 
     // The recovery key: shown once, downloadable, and "Continue" only once
@@ -170,7 +139,7 @@ async fn onboarding_on_a_phone() {
 
 #[tokio::test]
 async fn files_upload_list_preview_download() {
-    let Some((d, mut b)) = start("files", "en").await else {
+    let Some((d, mut b)) = start_box("files", "en").await else {
         return;
     };
     d.claim().await;
@@ -179,7 +148,7 @@ async fn files_upload_list_preview_download() {
     b.open("/").await;
     b.hook("login-passphrase").await;
     b.screen("login").await;
-    log_in(&b).await;
+    b.log_in().await;
     b.tap("tab-files").await;
     b.wait_title(&tr(&en, "files.title")).await;
     b.find(".empty").await;
@@ -342,13 +311,13 @@ const CARDS: &str = "return [...document.querySelectorAll('[data-testid=doc-card
 
 #[tokio::test]
 async fn documents_are_found_and_opened() {
-    let Some((d, mut b)) = start("data", "en").await else {
+    let Some((d, mut b)) = start_box("data", "en").await else {
         return;
     };
     let owner = d.owner().await;
     seed_documents(&owner, "Joint account").await;
     let en = strings("en");
-    log_in(&b).await;
+    b.log_in().await;
 
     // Home: the account and what arrived recently.
     b.hook("recent-list").await;
@@ -393,26 +362,14 @@ async fn documents_are_found_and_opened() {
     b.close().await;
 }
 
-/// The code and fingerprint in a pairing URL's fragment (`#pair=CODE&fp=HEX`).
-fn pairing_fragment(url: &str) -> (String, String) {
-    let frag = url.split_once('#').map_or("", |(_, f)| f);
-    let get = |key: &str| {
-        frag.split('&')
-            .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-            .unwrap_or_else(|| panic!("no {key} in {url}"))
-            .to_owned()
-    };
-    (get("pair"), get("fp"))
-}
-
 #[tokio::test]
 async fn pairing_a_phone_then_revoking_it() {
-    let Some((d, mut b)) = start("devices", "en").await else {
+    let Some((d, mut b)) = start_box("devices", "en").await else {
         return;
     };
     d.claim().await;
     let en = strings("en");
-    log_in(&b).await;
+    b.log_in().await;
     b.tap("tab-settings").await;
     b.wait_title(&tr(&en, "settings.title")).await;
     b.find("[data-testid=device-row][data-current=true]").await;
@@ -484,7 +441,7 @@ async fn onboarding_heading(b: &Browser) -> Value {
 
 #[tokio::test]
 async fn french_from_accept_language_and_switchable() {
-    let Some((d, mut b)) = start("french", "fr").await else {
+    let Some((d, mut b)) = start_box("french", "fr").await else {
         return;
     };
     let (fr, en) = (strings("fr"), strings("en"));
@@ -511,7 +468,7 @@ async fn french_from_accept_language_and_switchable() {
     // The whole onboarding in French, at 360 px (French runs longer).
     b.fill("claim-code", &d.claim_code()).await;
     b.tap("claim-next").await;
-    choose_passphrase(&b, PASSPHRASE).await;
+    b.choose_passphrase("passphrase", PASSPHRASE).await;
     b.screen("fr-onboarding-2-passphrase").await;
     b.tap("setup-submit").await;
     b.hook("recovery-key").await;

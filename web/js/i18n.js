@@ -86,7 +86,7 @@ export function ago(secs) {
   const diff = secs - Date.now() / 1000;
   const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
   const a = Math.abs(diff);
-  if (a < 60) return rtf.format(0, 'second');
+  if (a < 60) return t('common.just_now');
   if (a < 3600) return rtf.format(Math.round(diff / 60), 'minute');
   if (a < 86400) return rtf.format(Math.round(diff / 3600), 'hour');
   if (a < 86400 * 30) return rtf.format(Math.round(diff / 86400), 'day');

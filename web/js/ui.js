@@ -208,7 +208,7 @@ export function confirmDialog(title, message, okLabel, danger = false) {
 export function promptDialog(title, label, value = '', okLabel = t('common.ok')) {
   return modal(title, (close) => {
     const f = field(label, { value, autocomplete: 'off', 'data-testid': 'prompt-input', required: true });
-    const form = h('form', {
+    const form = h('form.stack', {
       onsubmit: (e) => { e.preventDefault(); const v = f.input.value.trim(); if (v) close(v); },
     }, f, h('div.actions',
       button(t('common.cancel'), { class: 'secondary', onclick: () => close(undefined) }),

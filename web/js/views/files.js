@@ -40,6 +40,18 @@ function photoName(file) {
   return `Photo ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}.${p(d.getMinutes())}.${p(d.getSeconds())}.${ext}`;
 }
 
+const folderName = (p) => (p ? p.split('/').join(' / ') : t('files.root'));
+
+/** Every folder's path ('' first, for the top level), walking the tree; capped. */
+async function allFolders(limit = 500) {
+  const out = [''];
+  for (let i = 0; i < out.length && out.length < limit; i++) {
+    const r = await api(fileUrl(out[i], !!out[i]));
+    for (const e of r.entries) if (e.kind === 'dir') out.push(join(out[i], e.name));
+  }
+  return [''].concat(out.slice(1).sort((a, b) => a.localeCompare(b)));
+}
+
 export default async function files(main, params, app) {
   return params.name === 'trash' ? trashView(main, app) : folderView(main, params, app);
 }
@@ -126,8 +138,8 @@ async function folderView(main, params, app) {
       if (name && name !== e.name) move(e, p, join(path, name));
     }
     if (choice === 'move') {
-      const dest = await promptDialog(t('files.move'), t('files.dest_folder'), path, t('files.move'));
-      if (dest !== undefined) move(e, p, join(dest.replace(/^\/+|\/+$/g, ''), e.name));
+      const dest = await chooseFolder(e, p);
+      if (dest !== undefined && dest !== path) move(e, p, join(dest, e.name), dest);
     }
     if (choice === 'trash') {
       try {
@@ -138,13 +150,37 @@ async function folderView(main, params, app) {
     }
   }
 
-  async function move(e, from, to) {
+  async function move(e, from, to, folder) {
     if (from === to) return;
     try {
       await api(fileUrl(from, e.kind === 'dir'), { method: 'PATCH', body: { to } });
-      announce(t('files.moved', { name: e.name }), 'success');
+      announce(folder === undefined ? t('files.moved', { name: e.name }) : t('files.moved_to', { name: e.name, folder: folderName(folder) }), 'success');
       load();
     } catch (err) { announce(errorText(err), 'error'); }
+  }
+
+  // Where to move `e` (at `p`): every folder of the box, the current one
+  // chosen, `e` itself and what it holds left out. Resolves with the
+  // folder's path ('' for the top level), or undefined.
+  async function chooseFolder(e, p) {
+    let folders;
+    try { folders = await allFolders(); } catch (err) { announce(errorText(err), 'error'); return undefined; }
+    const inside = (f) => e.kind === 'dir' && (f === p || f.startsWith(p + '/'));
+    const group = nextId('dest');
+    return modal(t('files.move_title', { name: e.name }), (close) => {
+      const options = folders.filter((f) => !inside(f)).map((f) => {
+        const id = nextId('d');
+        return h('li', h('input.sr-only', { type: 'radio', name: group, id, value: f, checked: f === path, 'data-testid': 'move-dest', 'data-path': f }),
+          h('label.dest', { for: id }, icon('folder'), h('span.dest-name', folderName(f)), icon('check', 'dest-check')));
+      });
+      return h('form.stack', { onsubmit: (ev) => {
+        ev.preventDefault();
+        const picked = ev.target.querySelector('input:checked');
+        if (picked) close(picked.value);
+      } }, h('fieldset', h('legend', t('files.move_to')), h('ul.dest-list', options)),
+      h('div.actions', button(t('common.cancel'), { class: 'secondary', onclick: () => close(undefined) }),
+        h('button.primary', { type: 'submit', 'data-testid': 'move-ok' }, t('files.move_here'))));
+    });
   }
 
   async function preview(e, p, k) {
@@ -253,7 +289,7 @@ async function trashView(main, app) {
       clear(list, items.length
         ? h('ul.rows.card', items.map((e) => h('li.row', { 'data-testid': 'trash-row', 'data-name': e.name },
           h('span.row-link.static', h('span.row-icon' + (e.kind === 'dir' ? '.dir' : ''), icon(e.kind === 'dir' ? 'folder' : 'file')),
-            h('span.row-main', h('span.row-title', e.name), h('span.row-sub', `${e.original_path} · ${ago(e.trashed_at)}`))),
+            h('span.row-main', h('span.row-title', e.name), h('span.row-sub', `${t('trash.from', { folder: folderName(parentOf(e.original_path.replace(/^\/+/, ''))) })} · ${ago(e.trashed_at)}`))),
           button('', { class: 'icon-btn', 'aria-label': t('trash.restore_name', { name: e.name }), 'data-testid': 'trash-restore', onclick: () => restore(e) }, 'restore'),
           button('', { class: 'icon-btn danger-text', 'aria-label': t('trash.delete_name', { name: e.name }), 'data-testid': 'trash-delete', onclick: () => purge(e) }, 'trash'))))
         : emptyState('trash', t('trash.empty_title'), t('trash.empty_text')));
@@ -272,6 +308,7 @@ async function trashView(main, app) {
     if (!(await confirmDialog(t('trash.delete_title'), t('trash.delete_text', { name: e.name }), t('trash.delete'), true))) return;
     try {
       await api(`/api/trash/${encodeURIComponent(e.id)}`, { method: 'DELETE' });
+      announce(t('trash.deleted', { name: e.name }), 'success');
       load();
     } catch (err) { announce(errorText(err), 'error'); }
   }

@@ -1,7 +1,7 @@
 // Login with the passphrase, and recovery with the recovery key.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
-import { h, clear, field, busy, errorBox, passphraseFields, recoveryKeyPanel, langSwitch } from '../ui.js';
+import { h, clear, field, busy, errorBox, icon, passphraseFields, recoveryKeyPanel, langSwitch } from '../ui.js';
 
 function hero(app) {
   return h('div.hero',
@@ -65,6 +65,7 @@ function recover(main, app) {
         const r = await api('/api/recovery', { method: 'POST', body: { recovery_key, new_passphrase }, quiet401: true });
         const login = api('/api/session', { method: 'POST', body: { passphrase: new_passphrase }, quiet401: true }).catch(() => null);
         clear(card, h('h2', { id: 'rec-h' }, t('rk.new_title')),
+          h('div.notice.ok', { 'data-testid': 'recover-done' }, icon('check'), h('p', t('recover.done'))),
           recoveryKeyPanel(r.recovery_key, app.health.name, async () => {
             const s = await login;
             if (s && s.csrf) app.loggedInWith(s.csrf);

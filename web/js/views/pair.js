@@ -2,7 +2,7 @@
 // link must match the box's CA before the code is sent.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
-import { h, clear, field, busy, errorBox, fingerprintBlock, icon, button } from '../ui.js';
+import { h, clear, field, busy, errorBox, errorText, fingerprintBlock, icon, button } from '../ui.js';
 
 const norm = (s) => String(s || '').replace(/[^0-9a-f]/gi, '').toLowerCase();
 
@@ -46,12 +46,25 @@ export default function pairView(main, params, app) {
             const r = await api('/api/pairing/redeem', { method: 'POST', body: { code: params.pair, device_name }, quiet401: true });
             clearFragment();
             await app.loggedInWith(r.csrf);
-          } catch (e2) { err.show(e2); }
+          } catch (e2) {
+            if (e2.code === 'wrong_pairing_code') failed(e2);
+            else err.showFor(e2, submit);
+          }
         });
       } }, name, err, submit,
       button(t('pair.cancel'), { class: 'link', onclick: () => { clearFragment(); app.restart(); } })))));
     name.input.focus();
   }
+  // A used, expired or wrong code: trying again cannot help; say so and
+  // offer the passphrase instead.
+  function failed(e) {
+    clear(main, h('div.narrow', h('section.card', { 'aria-labelledby': 'pair-h', 'data-testid': 'pair-failed' },
+      h('div.notice.danger', icon('warning'), h('div',
+        h('h2', { id: 'pair-h' }, t('pair.failed_title')),
+        h('p', errorText(e)))),
+      button(t('pair.use_passphrase'), { class: 'primary block', 'data-testid': 'pair-login', onclick: () => { clearFragment(); app.restart(); } }))));
+  }
+
   render();
   return { relabel: render };
 }

@@ -130,7 +130,7 @@ export default async function settings(main, params, app) {
           h('div.row-link.static', h('span.row-icon', icon('key')),
             h('div.row-main', h('span.row-title', tk.name),
               h('span.row-sub.mono', tk.scopes.join(', ')),
-              h('span.row-sub', [t('settings.since', { date: date(tk.created) }), t('settings.last_used', { when: ago(tk.last_used) }), tk.expires ? t('settings.expires', { date: date(tk.expires) }) : null].filter(Boolean).join(' · ')),
+              h('span.row-sub', [t('settings.since', { date: date(tk.created) }), tk.last_used ? t('settings.last_used', { when: ago(tk.last_used) }) : t('settings.never_used'), tk.expires ? t('settings.expires', { date: date(tk.expires) }) : null].filter(Boolean).join(' · ')),
               h('div.row-actions', button(t('settings.revoke'), { class: 'secondary small danger-text', 'data-testid': 'token-revoke', 'aria-label': t('settings.revoke_name', { name: tk.name }), onclick: () => revokeToken(tk) }))))))) : h('p.muted', t('settings.no_tokens')),
         button(t('settings.token_new'), { class: 'secondary', 'data-testid': 'token-new', onclick: newToken }, 'plus'));
     } catch (e) { clear(tokens, h('p.form-error', { role: 'alert' }, errorText(e))); }
@@ -159,11 +159,13 @@ export default async function settings(main, params, app) {
     });
     if (!created) return;
     loadTokens();
-    modal(t('settings.token_secret'), (close) => [
+    // Reloaded once the secret is dismissed: it may have been used meanwhile.
+    await modal(t('settings.token_secret'), (close) => [
       h('p', t('settings.token_once')),
       h('p.secret.mono', { 'data-testid': 'token-secret', tabindex: '0' }, created.token),
-      h('div.actions', button(t('common.copy'), { class: 'secondary', onclick: () => copy(created.token) }), button(t('common.done'), { class: 'primary', onclick: () => close() })),
+      h('div.actions', button(t('common.copy'), { class: 'secondary', onclick: () => copy(created.token) }), button(t('common.done'), { class: 'primary', 'data-testid': 'token-done', onclick: () => close() })),
     ]);
+    loadTokens();
   }
 
   async function revokeToken(tk) {
@@ -189,7 +191,12 @@ export default async function settings(main, params, app) {
           current.input.value = '';
           next.reset();
           app.loggedOut(t('settings.pass_changed'));
-        } catch (e2) { err.showFor(e2, submit); }
+        } catch (e2) {
+          if (e2.code === 'wrong_passphrase') {
+            err.show(t('settings.pass_current_wrong'));
+            current.input.select();
+          } else err.showFor(e2, submit);
+        }
       });
     } }, h('p.muted', t('settings.pass_intro')), current, next, err, h('div.actions.left', submit));
   }
