@@ -89,16 +89,19 @@ fn can_run() -> bool {
 struct Lan {
     box_ns: String,
     phone_ns: String,
+    /// The box's end of the veth pair.
+    box_dev: String,
 }
 
 impl Lan {
     fn create(tag: &str) -> Lan {
         let id = format!("{}{tag}", std::process::id() % 100_000);
+        let (va, vb) = (format!("fyb{id}"), format!("fyp{id}"));
         let lan = Lan {
             box_ns: format!("foyer-box-{id}"),
             phone_ns: format!("foyer-phone-{id}"),
+            box_dev: va.clone(),
         };
-        let (va, vb) = (format!("fyb{id}"), format!("fyp{id}"));
         for ns in [&lan.box_ns, &lan.phone_ns] {
             let _ = run(Command::new("ip").args(["netns", "del", ns]));
             ok(Command::new("ip").args(["netns", "add", ns]));
@@ -535,4 +538,85 @@ fn a_name_taken_on_the_lan_becomes_dash_2_and_the_certificate_follows() {
     let (fetched, page) = curl(&lan, &[&format!("http://{BOX_V4}:{HTTP_PORT}/trust")]);
     assert!(fetched, "{page}");
     assert!(page.contains(&format!("<strong>{name}</strong>")), "{page}");
+}
+
+/// An address that appears on the box's interface after start (DHCP renewal,
+/// a second network) is answered by mDNS and covered by a re-issued server
+/// certificate, without a restart.
+#[test]
+fn a_new_address_is_announced_and_certified_without_a_restart() {
+    if !can_run() {
+        return;
+    }
+    let lan = Lan::create("c");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("var");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let device_id = "ffeeddccbbaa99887766554433221100";
+    std::fs::write(data.join("device-id"), format!("{device_id}\n")).expect("device-id");
+    let name = format!("{}.local", hostname_of(device_id));
+    let (_foyerd, _) = start_box(&lan, &data);
+    let wait = |what: &str, mut cond: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cond() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} within 20 s\nbox log:\n{}",
+                box_log(&data)
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    wait(
+        "the box answers for its name",
+        Box::new(|| query(&lan, &name, "A") == vec![BOX_V4.to_owned()]),
+    );
+
+    // A unique-local IPv6 address: one the box CA may vouch for (198.18/15,
+    // the test range of the IPv4 addresses here, is not a LAN range).
+    const NEW_V6: &str = "fd66:6f79:6572::3";
+    lan.exec(
+        &lan.box_ns,
+        &[
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            &format!("{NEW_V6}/64"),
+            "dev",
+            &lan.box_dev,
+            "nodad",
+        ],
+    );
+    wait(
+        "the new address is answered",
+        Box::new(|| query(&lan, &name, "AAAA").iter().any(|a| a == NEW_V6)),
+    );
+
+    let ca_path = tmp.path().join("phone-ca.pem");
+    let (fetched, text) = curl(
+        &lan,
+        &[
+            "-o",
+            ca_path.to_str().expect("utf-8 path"),
+            &format!("http://{BOX_V4}:{HTTP_PORT}/ca.pem"),
+        ],
+    );
+    assert!(fetched, "{text}");
+    // By the new address itself (an IP in the certificate), verified.
+    wait(
+        "the certificate covers the new address",
+        Box::new(|| {
+            curl(
+                &lan,
+                &[
+                    "--cacert",
+                    ca_path.to_str().expect("utf-8 path"),
+                    &format!("https://[{NEW_V6}]:{HTTPS_PORT}/api/health"),
+                ],
+            )
+            .0
+        }),
+    );
+    assert!(box_log(&data).contains("server certificate was renewed"));
 }

@@ -60,10 +60,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     // Bind first: a busy port is the most common misconfiguration, report it
     // before doing any work.
-    let https_listener = bind(config.listen)?;
-    let http_listener = bind(config.http_listen)?;
-    let https_addr = https_listener.local_addr()?;
-    let http_addr = http_listener.local_addr()?;
+    let https_listeners = bind(config.listen)?;
+    let http_listeners = bind(config.http_listen)?;
+    let https_addr = https_listeners[0].local_addr()?;
+    let http_addr = http_listeners[0].local_addr()?;
 
     let identity = Identity::load_or_create(&data_dir).context("device identity")?;
     let (keyring, master) =
@@ -146,13 +146,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         stop.clone(),
     ));
 
-    let handle = axum_server::Handle::new();
-    let https = {
-        let app = api::router(state);
-        let rustls =
-            axum_server::tls_rustls::RustlsConfig::from_config(Arc::clone(&tls.server_config));
-        let handle = handle.clone();
-        tokio::spawn(async move {
+    // One control for the HTTPS servers of every listener (IPv4, IPv6).
+    let control = axum_server::Control::new();
+    let mut servers = Vec::new();
+    let app = api::router(state);
+    let rustls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::clone(&tls.server_config));
+    for listener in https_listeners {
+        let (app, rustls) = (app.clone(), rustls.clone());
+        let handle = axum_server::Handle::with_control(control.clone());
+        servers.push(tokio::spawn(async move {
             // TCP_NODELAY: small responses (JSON, HTTP/2 frames) go out at
             // once instead of waiting for Nagle's timer. Keepalive probes let
             // the kernel drop phones that left the Wi-Fi mid long-poll.
@@ -162,26 +164,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     .interval(Duration::from_secs(15)),
             );
             let acceptor = RustlsAcceptor::new(rustls).acceptor(TcpConfigAcceptor::new(tcp));
-            axum_server::from_tcp(https_listener)?
+            axum_server::from_tcp(listener)?
                 .acceptor(acceptor)
                 .handle(handle)
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
-        })
-    };
-    let http = {
-        let app = api::plain::router(Arc::clone(&info));
-        let listener = tokio::net::TcpListener::from_std(http_listener)?;
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
+        }));
+    }
+    let plain = api::plain::router(Arc::clone(&info));
+    for listener in http_listeners {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let (app, mut stop) = (plain.clone(), stop.clone());
+        servers.push(tokio::spawn(async move {
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(async move { stop.wait().await })
             .await
-        })
-    };
+        }));
+    }
 
     tracing::info!(
         name = %format!("{}.local", info.hostname),
@@ -202,13 +204,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = tokio::task::spawn_blocking(move || a.shutdown()).await;
     }
     trigger.trigger();
-    handle.graceful_shutdown(Some(GRACE));
-    let (a, b) = tokio::join!(https, http);
-    if let Ok(Err(e)) = a {
-        tracing::warn!(error = %e, "HTTPS server stopped with an error");
-    }
-    if let Ok(Err(e)) = b {
-        tracing::warn!(error = %e, "HTTP server stopped with an error");
+    control.graceful_shutdown(Some(GRACE));
+    for server in servers {
+        if let Ok(Err(e)) = server.await {
+            tracing::warn!(error = %e, "a server stopped with an error");
+        }
     }
     vault.close();
     tracing::info!("stopped cleanly");
@@ -266,9 +266,34 @@ async fn keep_certificate_current(
     }
 }
 
-fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
-    let l =
+/// Binds `addr`; when it is the IPv4 wildcard (`0.0.0.0`, the default),
+/// also the IPv6 wildcard on the same port, since mDNS announces the box's
+/// IPv6 addresses too and phones may use them. The IPv6 companion is
+/// IPv6-only (the IPv4 socket keeps IPv4) and optional: a host without IPv6
+/// runs on IPv4 alone. The first listener is always `addr`'s.
+fn bind(addr: SocketAddr) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    let primary =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    l.set_nonblocking(true)?;
-    Ok(l)
+    primary.set_nonblocking(true)?;
+    let port = primary.local_addr()?.port();
+    let mut listeners = vec![primary];
+    if addr.ip() == std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED) {
+        let v6 = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+        match bind_v6_only(v6) {
+            Ok(l) => listeners.push(l),
+            Err(e) => tracing::info!(error = %e, "not listening on IPv6 ({v6})"),
+        }
+    }
+    Ok(listeners)
+}
+
+fn bind_v6_only(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_only_v6(true)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
