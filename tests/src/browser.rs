@@ -103,9 +103,17 @@ pub fn skip_reason() -> Option<String> {
 /// `<target>/browser-artefacts`, found from the test executable
 /// (`<target>/debug/deps/<test>`).
 fn artefacts_root() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_owned()))
+    // The cargo target directory: `$CARGO_TARGET_DIR`, else the `target`
+    // folder above this executable (tests run from `target/debug/deps/`,
+    // the benchmark from `target/release/`).
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            exe.ancestors()
+                .find(|d| d.file_name().is_some_and(|n| n == "target"))
+                .map(Path::to_path_buf)
+        })
         .unwrap_or_else(std::env::temp_dir)
         .join("browser-artefacts")
 }
