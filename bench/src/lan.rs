@@ -2,8 +2,9 @@
 //! seen from another host on the LAN.
 //!
 //! Two network namespaces joined by a veth pair that this part creates (the
-//! box and a phone), addresses in 198.18.0.0/15 (reserved for network tests)
-//! with no route anywhere else: no packet leaves the two namespaces. The
+//! box and a phone, with the e2e tests' `foyer_e2e::lan`), addresses in
+//! 198.18.0.0/15 (reserved for network tests) with no route anywhere else:
+//! no packet leaves the two namespaces. The
 //! phone runs `bench/lan/mdns_first_answer.py` (dnspython, independent of
 //! foyerd's mDNS code), which asks for `foyer-XXXX.local` every 10 ms; the
 //! box's device id is written beforehand, as a factory would, so the name is
@@ -11,102 +12,19 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
+use foyer_e2e::lan::{BOX_V4, Lan, PHONE_V4, Proc};
 use sha2::{Digest, Sha256};
 
 use crate::Ctx;
 use crate::report::{Report, Section};
 use crate::util::{fmt_ms, summarize};
 
-const BOX_V4: &str = "198.18.0.1";
-const PHONE_V4: &str = "198.18.0.2";
-
 pub struct LanOpts {
     pub repeats: usize,
-}
-
-/// Two namespaces joined by a veth pair; removed on drop.
-struct Lan {
-    box_ns: String,
-    phone_ns: String,
-}
-
-fn ip(args: &[&str]) -> Result<()> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .context("running ip (iproute2)")?;
-    if !out.status.success() {
-        bail!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-impl Lan {
-    fn create() -> Result<Lan> {
-        let id = std::process::id() % 100_000;
-        let lan = Lan {
-            box_ns: format!("foyer-bench-box-{id}"),
-            phone_ns: format!("foyer-bench-phone-{id}"),
-        };
-        let (va, vb) = (format!("fbb{id}"), format!("fbp{id}"));
-        for ns in [&lan.box_ns, &lan.phone_ns] {
-            let _ = ip(&["netns", "del", ns]);
-            ip(&["netns", "add", ns])?;
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-        }
-        ip(&[
-            "link",
-            "add",
-            &va,
-            "netns",
-            &lan.box_ns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &vb,
-            "netns",
-            &lan.phone_ns,
-        ])?;
-        for (ns, dev, v4) in [(&lan.box_ns, &va, BOX_V4), (&lan.phone_ns, &vb, PHONE_V4)] {
-            ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev])?;
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-            ip(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", dev])?;
-        }
-        Ok(lan)
-    }
-
-    fn command(&self, ns: &str, program: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]).arg(program);
-        c
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        for ns in [&self.box_ns, &self.phone_ns] {
-            let _ = ip(&["netns", "del", ns]);
-        }
-    }
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn epoch(t: SystemTime) -> f64 {
@@ -164,7 +82,7 @@ pub async fn run(ctx: &Ctx, o: &LanOpts, report: &mut Report) -> Result<()> {
         eprintln!("[lan] skipped: network namespaces need root");
         return Ok(());
     }
-    let lan = Lan::create()?;
+    let lan = Lan::create("b");
     let dir = ctx.work.join("lan");
     std::fs::create_dir_all(&dir)?;
     let (mut fresh, mut existing) = (Vec::new(), Vec::new());

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::Ctx;
@@ -94,24 +94,13 @@ pub async fn run(ctx: &Ctx, o: &PhonesOpts, report: &mut Report) -> Result<()> {
             .send()
             .await?;
         expect(r, 201, "POST /api/docs/note").await?;
-        let v: Value = expect(
-            owner
-                .get(&feed)
-                .query(&[("since", "0"), ("limit", "1")])
-                .header(reqwest::header::AUTHORIZATION, &bearer)
-                .send()
-                .await?,
-            200,
-            "GET /api/changes",
-        )
-        .await?;
-        let mut since = v["last_seq"].as_i64().context("last_seq")?;
-        // `limit=1` returns the first change: walk to the end.
+        // The feed's end, so that the phones wait for what comes next.
+        let mut since = 0i64;
         loop {
             let v = expect(
                 owner
                     .get(&feed)
-                    .query(&[("since", since.to_string())])
+                    .query(&[("since", since.to_string()), ("limit", "10000".to_owned())])
                     .header(reqwest::header::AUTHORIZATION, &bearer)
                     .send()
                     .await?,

@@ -30,6 +30,7 @@
 //! with [`Daemon::anon_from`].
 
 pub mod browser;
+pub mod lan;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

@@ -11,16 +11,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use foyer_e2e::lan::{BOX_V4, BOX_V6, Lan, PHONE_V4, Proc};
 use foyer_e2e::{foyerd_bin, sha256_hex};
 use serde_json::Value;
 
-const BOX_V4: &str = "198.18.0.1";
-const PHONE_V4: &str = "198.18.0.2";
-const BOX_V6: &str = "fd66:6f79:6572::1";
-const PHONE_V6: &str = "fd66:6f79:6572::2";
 const HTTPS_PORT: u16 = 8443;
 const HTTP_PORT: u16 = 8080;
 
@@ -30,15 +27,6 @@ fn script() -> PathBuf {
 
 fn run(cmd: &mut Command) -> std::process::Output {
     cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
-
-fn ok(cmd: &mut Command) {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Why the LAN tests cannot run here, if they cannot.
@@ -82,102 +70,6 @@ fn can_run() -> bool {
             eprintln!("SKIPPED: LAN test: {why}");
             false
         }
-    }
-}
-
-/// Two namespaces joined by a veth pair; removed on drop.
-struct Lan {
-    box_ns: String,
-    phone_ns: String,
-    /// The box's end of the veth pair.
-    box_dev: String,
-}
-
-impl Lan {
-    fn create(tag: &str) -> Lan {
-        let id = format!("{}{tag}", std::process::id() % 100_000);
-        let (va, vb) = (format!("fyb{id}"), format!("fyp{id}"));
-        let lan = Lan {
-            box_ns: format!("foyer-box-{id}"),
-            phone_ns: format!("foyer-phone-{id}"),
-            box_dev: va.clone(),
-        };
-        for ns in [&lan.box_ns, &lan.phone_ns] {
-            let _ = run(Command::new("ip").args(["netns", "del", ns]));
-            ok(Command::new("ip").args(["netns", "add", ns]));
-            lan.exec(ns, &["ip", "link", "set", "lo", "up"]);
-        }
-        ok(Command::new("ip").args([
-            "link",
-            "add",
-            &va,
-            "netns",
-            &lan.box_ns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &vb,
-            "netns",
-            &lan.phone_ns,
-        ]));
-        for (ns, dev, v4, v6) in [
-            (&lan.box_ns, &va, BOX_V4, BOX_V6),
-            (&lan.phone_ns, &vb, PHONE_V4, PHONE_V6),
-        ] {
-            lan.exec(ns, &["ip", "addr", "add", &format!("{v4}/24"), "dev", dev]);
-            lan.exec(
-                ns,
-                &[
-                    "ip",
-                    "-6",
-                    "addr",
-                    "add",
-                    &format!("{v6}/64"),
-                    "dev",
-                    dev,
-                    "nodad",
-                ],
-            );
-            lan.exec(ns, &["ip", "link", "set", dev, "up"]);
-            // Multicast (mDNS) goes out of the veth, and nowhere else exists.
-            lan.exec(ns, &["ip", "route", "add", "224.0.0.0/4", "dev", dev]);
-        }
-        lan
-    }
-
-    fn exec(&self, ns: &str, args: &[&str]) {
-        ok(Command::new("ip").args(["netns", "exec", ns]).args(args));
-    }
-
-    fn command(&self, ns: &str, program: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]).arg(program);
-        c
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        for ns in [&self.box_ns, &self.phone_ns] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn pid(&self) -> nix::unistd::Pid {
-        nix::unistd::Pid::from_raw(self.0.id() as i32)
     }
 }
 
