@@ -177,7 +177,10 @@ pub async fn run(o: &WebOpts, report: &mut Report) -> Result<()> {
             format!("`/`, fresh profile: onboarding (median of {})", o.samples),
             &onboarding,
         ),
-        ("`/` again, same profile (service worker)".to_owned(), &reload),
+        (
+            "`/` again, same profile (service worker)".to_owned(),
+            &reload,
+        ),
         (
             "baseline: `GET /api/health` in the same browser".to_owned(),
             &health,
