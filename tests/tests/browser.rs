@@ -392,6 +392,25 @@ async fn pairing_a_phone_then_revoking_it() {
         "fingerprint in {url}"
     );
 
+    // For phones without `.local`: the same code by the box's LAN address
+    // (offered when the machine has one), and back.
+    let has_address = b
+        .eval_value("return !!document.querySelector('[data-testid=pair-by-address]')")
+        .await
+        == json!(true);
+    if has_address {
+        b.tap("pair-by-address").await;
+        let by_address = b.text_of("pair-url").await;
+        assert!(
+            !by_address.contains(".local") && by_address.starts_with("https://"),
+            "{by_address}"
+        );
+        assert_eq!(pairing_fragment(&by_address), (code.clone(), fp.clone()));
+        b.screen("pairing-by-address").await;
+        b.tap("pair-by-address").await;
+        assert_eq!(b.text_of("pair-url").await, url);
+    }
+
     // Another phone redeems it.
     let phone = d.anon_from(3);
     let resp = phone

@@ -59,6 +59,20 @@ async fn a_phone_pairs_with_a_one_time_code_and_the_owner_revokes_it() {
     let svg = p["qr_svg"].as_str().expect("qr_svg");
     assert!(svg.contains("<svg") && svg.contains("</svg>"), "{svg}");
     assert!(p["expires"].as_i64().is_some(), "{p}");
+    // By address too, when the machine has a LAN address (phones without `.local`).
+    if let Some(by_address) = p["address_url"].as_str() {
+        assert!(!by_address.contains(".local"), "{by_address}");
+        assert!(
+            by_address.ends_with(&format!("/#pair={code}&fp={fingerprint}")),
+            "{by_address}"
+        );
+        assert!(
+            p["address_qr_svg"]
+                .as_str()
+                .is_some_and(|s| s.contains("<svg")),
+            "{p}"
+        );
+    }
 
     // The phone (its own client, its own address) redeems the code.
     let phone = d.anon_from(7);

@@ -17,7 +17,7 @@ use super::owner::{LoginResponse, session_response};
 use crate::auth::Caller;
 use crate::auth::scopes::Need;
 use crate::auth::sessions::{self, Device};
-use crate::net::trust;
+use crate::net::{tls, trust};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeviceList {
@@ -74,6 +74,11 @@ pub struct Pairing {
     pub expires: i64,
     /// The QR code, an SVG document.
     pub qr_svg: String,
+    /// The same URL by the box's LAN address, for phones that cannot
+    /// resolve `.local` names (absent when the box has no LAN address).
+    pub address_url: Option<String>,
+    /// Its QR code, an SVG document.
+    pub address_qr_svg: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/pairing", tag = "devices",
@@ -92,6 +97,14 @@ pub async fn start(
         &s.info.ca_fingerprint,
     );
     let qr_svg = trust::qr_svg(&url).map_err(|e| ApiError::internal(&e))?;
+    let address_url = tls::lan_addresses().first().map(|ip| {
+        trust::pairing_url_by_address(*ip, s.info.https_port, &p.code, &s.info.ca_fingerprint)
+    });
+    let address_qr_svg = address_url
+        .as_deref()
+        .map(trust::qr_svg)
+        .transpose()
+        .map_err(|e| ApiError::internal(&e))?;
     Ok((
         StatusCode::CREATED,
         Json(Pairing {
@@ -99,6 +112,8 @@ pub async fn start(
             url,
             expires: p.expires,
             qr_svg,
+            address_url,
+            address_qr_svg,
         }),
     ))
 }

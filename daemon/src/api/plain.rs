@@ -80,11 +80,7 @@ async fn trust_page(State(info): State<Arc<BoxInfo>>, headers: HeaderMap) -> Htm
     );
     let reached_as = request_host(&headers);
     let lan_hostname = info.lan_hostname();
-    // Addresses the box CA vouches for, but loopback (useless to a phone).
-    let addresses: Vec<_> = tls::machine_addresses()
-        .into_iter()
-        .filter(|ip| tls::is_permitted_ip(*ip) && !ip.is_loopback())
-        .collect();
+    let addresses = tls::lan_addresses();
     Html(trust::trust_page(
         &trust::TrustPage {
             lan_hostname: &lan_hostname,

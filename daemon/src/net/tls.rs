@@ -423,6 +423,24 @@ fn open_key(master: &MasterKey, path: &Path, label: &str) -> Result<KeyPair, Tls
 }
 
 /// The machine's own addresses (all interfaces), for the server certificate.
+/// The machine's addresses that a phone on the LAN may put in a URL and the
+/// box CA vouches for: private and unique-local, IPv4 link-local; not
+/// loopback, not IPv6 link-local (unusable in a URL without a zone). IPv4
+/// first.
+pub fn lan_addresses() -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = machine_addresses()
+        .into_iter()
+        .filter(|ip| is_permitted_ip(*ip) && !ip.is_loopback())
+        .filter(|ip| match ip {
+            IpAddr::V4(_) => true,
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+        })
+        .collect();
+    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.dedup();
+    ips
+}
+
 pub fn machine_addresses() -> Vec<IpAddr> {
     if_addrs::get_if_addrs()
         .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())

@@ -106,22 +106,46 @@ pub fn mobileconfig(
     Ok(out)
 }
 
-/// The box's HTTPS URL with `fragment` (`pair=…` or `claim=…`) and the CA
-/// fingerprint. Codes sit in the fragment, which a browser never sends to
-/// any server.
-fn box_url(hostname: &str, https_port: u16, fragment: &str, ca_fingerprint: &str) -> String {
+/// The box's HTTPS URL at `host` (a name or an address literal, IPv6 in
+/// brackets) with `fragment` (`pair=…` or `claim=…`) and the CA fingerprint.
+/// Codes sit in the fragment, which a browser never sends to any server.
+fn box_url(host: &str, https_port: u16, fragment: &str, ca_fingerprint: &str) -> String {
     let authority = if https_port == 443 {
-        format!("{hostname}.local")
+        host.to_owned()
     } else {
-        format!("{hostname}.local:{https_port}")
+        format!("{host}:{https_port}")
     };
     format!("https://{authority}/#{fragment}&fp={ca_fingerprint}")
+}
+
+/// An address as the host part of a URL.
+pub fn url_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
 }
 
 /// The URL a pairing QR code carries (web app settings).
 pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
-        hostname,
+        &format!("{hostname}.local"),
+        https_port,
+        &format!("pair={code}"),
+        ca_fingerprint,
+    )
+}
+
+/// The same by address, for phones that cannot resolve `.local` names
+/// (the server certificate covers the box's LAN addresses).
+pub fn pairing_url_by_address(
+    ip: IpAddr,
+    https_port: u16,
+    code: &str,
+    ca_fingerprint: &str,
+) -> String {
+    box_url(
+        &url_host(ip),
         https_port,
         &format!("pair={code}"),
         ca_fingerprint,
@@ -132,7 +156,7 @@ pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: 
 /// code filled in.
 pub fn claim_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
-        hostname,
+        &format!("{hostname}.local"),
         https_port,
         &format!("claim={code}"),
         ca_fingerprint,
@@ -199,11 +223,7 @@ pub fn trust_page(p: &TrustPage<'_>, lang: Lang) -> String {
         .addresses
         .iter()
         .map(|ip| {
-            let host = match ip {
-                IpAddr::V4(v4) => v4.to_string(),
-                IpAddr::V6(v6) => format!("[{v6}]"),
-            };
-            let url = https_url(&host, p.https_port);
+            let url = https_url(&url_host(*ip), p.https_port);
             format!("<li><a href=\"{url}\">{url}</a></li>")
         })
         .collect();
@@ -343,6 +363,14 @@ mod tests {
         assert_eq!(
             claim_url("foyer-ab12", 8443, "ABCD-EFGH-JKMN", "ff00"),
             "https://foyer-ab12.local:8443/#claim=ABCD-EFGH-JKMN&fp=ff00"
+        );
+        assert_eq!(
+            pairing_url_by_address([192, 168, 1, 20].into(), 8443, "C", "f"),
+            "https://192.168.1.20:8443/#pair=C&fp=f"
+        );
+        assert_eq!(
+            pairing_url_by_address("fd00::20".parse().expect("v6"), 443, "C", "f"),
+            "https://[fd00::20]/#pair=C&fp=f"
         );
         let svg = qr_svg(&url).expect("qr");
         assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg}");

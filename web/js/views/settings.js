@@ -70,8 +70,8 @@ export default async function settings(main, params, app) {
   async function startPairing() {
     let p;
     try { p = await api('/api/pairing', { method: 'POST', body: {} }); } catch (e) { announce(errorText(e), 'error'); return; }
-    const url = URL.createObjectURL(new Blob([p.qr_svg], { type: 'image/svg+xml' }));
-    urls.push(url);
+    const svgUrl = (svg) => { const u = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' })); urls.push(u); return u; };
+    const url = svgUrl(p.qr_svg);
     const left = h('p.countdown', { 'data-testid': 'pair-countdown', 'aria-live': 'off' });
     const tick = () => {
       const s = Math.max(0, Math.round(p.expires - Date.now() / 1000));
@@ -81,12 +81,28 @@ export default async function settings(main, params, app) {
     const qr = h('img.qr', { src: url, alt: t('settings.pair_qr_alt'), 'data-testid': 'pair-qr', width: 220, height: 220 });
     const timer = setInterval(tick, 1000);
     timers.push(timer);
+    // Phones that cannot resolve .local names get the same code by address.
+    let shown = p.url;
+    const link = h('p.mono.break.small', { 'data-testid': 'pair-url' }, shown);
+    let addressSrc = null;
+    const byAddress = p.address_url ? button(t('settings.pair_by_address'), {
+      class: 'link', 'data-testid': 'pair-by-address',
+      onclick: (e) => {
+        const toAddress = shown === p.url;
+        shown = toAddress ? p.address_url : p.url;
+        if (toAddress && !addressSrc) addressSrc = svgUrl(p.address_qr_svg);
+        qr.src = toAddress ? addressSrc : url;
+        link.textContent = shown;
+        e.currentTarget.textContent = t(toAddress ? 'settings.pair_by_name' : 'settings.pair_by_address');
+      },
+    }) : null;
     clear(pairing,
       h('ol.steps-text', h('li', t('settings.pair_step1')), h('li', t('settings.pair_step2')), h('li', t('settings.pair_step3'))),
       h('div.qr-wrap', qr), left,
-      h('p.mono.break.small', { 'data-testid': 'pair-url' }, p.url),
+      link,
+      byAddress,
       h('div.actions.left',
-        button(t('common.copy'), { class: 'secondary', onclick: () => copy(p.url) }),
+        button(t('common.copy'), { class: 'secondary', onclick: () => copy(shown) }),
         button(t('settings.pair_new'), { class: 'secondary', onclick: (e) => { clearInterval(timer); busy(e.currentTarget, startPairing); } }),
         button(t('common.done'), { class: 'link', 'data-testid': 'pair-done', onclick: () => { clearInterval(timer); pairIdle(); loadDevices(); } })));
     tick();
