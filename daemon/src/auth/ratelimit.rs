@@ -49,7 +49,7 @@ impl SecretAttempts {
     /// Records an attempt from `client`; `Err(wait)` when it must be refused.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         let now = self.clock.now();
-        if let Err(not_until) = self.per_client.check_key(&client) {
+        if let Err(not_until) = self.per_client.check_key(&client_key(client)) {
             return Err(not_until.wait_time_from(now));
         }
         if let Err(not_until) = self.global.check() {
@@ -60,6 +60,21 @@ impl SecretAttempts {
             self.per_client.retain_recent();
         }
         Ok(())
+    }
+}
+
+/// Who counts as one client: an IPv4 address, or an IPv6 /64 (one host
+/// takes as many addresses in its /64 as it likes, with privacy extensions).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
     }
 }
 
@@ -78,5 +93,21 @@ mod tests {
         let wait = limits.check(a).expect_err("6th attempt refused");
         assert!(wait > Duration::ZERO && wait <= PER_CLIENT_PERIOD);
         assert!(limits.check(b).is_ok(), "another client is not punished");
+    }
+
+    #[test]
+    fn an_ipv6_host_is_one_client_whatever_its_address_in_the_64() {
+        let limits = SecretAttempts::default();
+        for i in 0..PER_CLIENT_BURST as u16 {
+            let ip: IpAddr = [0xfd00, 0, 0, 1, 0xa, 0xb, 0xc, i].into();
+            assert!(limits.check(ip).is_ok());
+        }
+        let rotated: IpAddr = [0xfd00, 0, 0, 1, 0x99, 0x98, 0x97, 0x96].into();
+        assert!(
+            limits.check(rotated).is_err(),
+            "a new address in the same /64"
+        );
+        let other: IpAddr = [0xfd00, 0, 0, 2, 0xa, 0xb, 0xc, 0xd].into();
+        assert!(limits.check(other).is_ok(), "another /64 is another client");
     }
 }
