@@ -144,6 +144,22 @@ fn curl(lan: &Lan, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// The phone downloads the box CA from the plain-HTTP port, as a person
+/// does before trusting it; returns where it put it (`dir/phone-ca.pem`).
+fn phone_fetches_ca(lan: &Lan, dir: &Path) -> PathBuf {
+    let path = dir.join("phone-ca.pem");
+    let (fetched, text) = curl(
+        lan,
+        &[
+            "-o",
+            path.to_str().expect("utf-8 path"),
+            &format!("http://{BOX_V4}:{HTTP_PORT}/ca.pem"),
+        ],
+    );
+    assert!(fetched, "{text}");
+    path
+}
+
 fn hostname_of(device_id: &str) -> String {
     format!("foyer-{}", &sha256_hex(device_id.as_bytes())[..4])
 }
@@ -161,7 +177,6 @@ fn a_phone_finds_the_box_by_name_and_verifies_its_certificate() {
     let lan = Lan::create("a");
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("var");
-    let ca_path = tmp.path().join("phone-ca.pem");
 
     // The phone is already listening when the box is plugged in.
     let browser = lan
@@ -233,15 +248,7 @@ fn a_phone_finds_the_box_by_name_and_verifies_its_certificate() {
     assert!(aaaa.iter().any(|a| a == BOX_V6), "AAAA answers: {aaaa:?}");
 
     // The CA from the plain-HTTP port matches the fingerprint the LAN announced…
-    let (fetched, text) = curl(
-        &lan,
-        &[
-            "-o",
-            ca_path.to_str().expect("utf-8 path"),
-            &format!("http://{BOX_V4}:{HTTP_PORT}/ca.pem"),
-        ],
-    );
-    assert!(fetched, "{text}");
+    let ca_path = phone_fetches_ca(&lan, tmp.path());
     let pem = std::fs::read_to_string(&ca_path).expect("ca");
     assert_eq!(sha256_hex(&foyer_e2e::pem_to_der(&pem)), fingerprint);
 
@@ -389,16 +396,7 @@ fn a_name_taken_on_the_lan_becomes_dash_2_and_the_certificate_follows() {
     assert!(addrs.contains(BOX_V4), "{addrs}");
 
     // The server certificate is re-issued for the new name without a restart.
-    let ca_path = tmp.path().join("phone-ca.pem");
-    let (fetched, text) = curl(
-        &lan,
-        &[
-            "-o",
-            ca_path.to_str().expect("utf-8 path"),
-            &format!("http://{BOX_V4}:{HTTP_PORT}/ca.pem"),
-        ],
-    );
-    assert!(fetched, "{text}");
+    let ca_path = phone_fetches_ca(&lan, tmp.path());
     let name = format!("{host}-2.local");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -485,16 +483,7 @@ fn a_new_address_is_announced_and_certified_without_a_restart() {
         Box::new(|| query(&lan, &name, "AAAA").iter().any(|a| a == NEW_V6)),
     );
 
-    let ca_path = tmp.path().join("phone-ca.pem");
-    let (fetched, text) = curl(
-        &lan,
-        &[
-            "-o",
-            ca_path.to_str().expect("utf-8 path"),
-            &format!("http://{BOX_V4}:{HTTP_PORT}/ca.pem"),
-        ],
-    );
-    assert!(fetched, "{text}");
+    let ca_path = phone_fetches_ca(&lan, tmp.path());
     // By the new address itself (an IP in the certificate), verified.
     wait(
         "the certificate covers the new address",

@@ -502,14 +502,17 @@ mod tests {
             open_key(&master, &tls_dir.join("ca.key.sealed"), "tls-ca-key").expect("ca key");
         let issuer = Issuer::from_ca_cert_pem(&tls.ca_pem, &ca_key).expect("issuer");
         let (old_pem, old_key) = issue_server(&issuer, &names, &[lo], 10).expect("issue");
-        seal_key(
-            &master,
-            &tls_dir.join("server.key.sealed"),
-            "tls-server-key",
-            &old_key,
-        )
-        .expect("seal");
-        write_atomic(&tls_dir.join("server.pem"), old_pem.as_bytes(), 0o644).expect("write");
+        let put_on_disk = || {
+            seal_key(
+                &master,
+                &tls_dir.join("server.key.sealed"),
+                "tls-server-key",
+                &old_key,
+            )
+            .expect("seal");
+            write_atomic(&tls_dir.join("server.pem"), old_pem.as_bytes(), 0o644).expect("write");
+        };
+        put_on_disk();
         *tls.cert.pem.write().expect("lock") = old_pem.clone();
         assert!(days_left(&tls) <= 10);
 
@@ -519,14 +522,7 @@ mod tests {
         assert_ne!(served, old_pem);
 
         // A box that was off when the time came renews at start.
-        write_atomic(&tls_dir.join("server.pem"), old_pem.as_bytes(), 0o644).expect("write");
-        seal_key(
-            &master,
-            &tls_dir.join("server.key.sealed"),
-            "tls-server-key",
-            &old_key,
-        )
-        .expect("seal");
+        put_on_disk();
         let restarted = load_or_create(&tls_dir, "foyer-ab12", &[lo], &master).expect("tls");
         assert!(days_left(&restarted) > RENEW_BEFORE_DAYS);
         std::fs::remove_dir_all(&dir).ok();
