@@ -26,6 +26,10 @@
 //!   the screens shown in the documentation to `docs/screenshots/<name>.png`
 //!   when `FOYER_UPDATE_SCREENSHOTS=1`.
 //!
+//! [`Browser::audit`] checks the screen on show with axe-core (WCAG 2.1 A
+//! and AA; serious and critical findings fail), from
+//! `<target>/npm/node_modules/axe-core`, which `.ci/run` installs.
+//!
 //! Waits are bounded by [`WAIT`] and poll; a wait that fails takes a
 //! screenshot and panics with its path and the page's visible text.
 //!
@@ -564,6 +568,75 @@ impl Browser {
         }
     }
 
+    /// Audits the page as it is now with axe-core (WCAG 2.0 and 2.1, levels
+    /// A and AA) and panics listing every violation of impact "serious" or
+    /// "critical" (rule, help, the first elements). Without axe-core
+    /// ([`axe_path`]) it prints `SKIPPED:` and returns, or fails under CI.
+    pub async fn audit(&self, screen: &str) {
+        let Some(axe) = axe_script() else {
+            return;
+        };
+        // Once per page load: the hash router keeps `window` between screens.
+        let loaded = self
+            .eval_value("return typeof window.axe === 'object'")
+            .await;
+        if loaded != Value::Bool(true) {
+            self.eval_value(&format!("{axe}\n;return typeof window.axe"))
+                .await;
+        }
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, arguments[0]).then(
+                   (r) => done({ violations: r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                       targets: v.nodes.map((n) => n.target.join(' ')) })) }),
+                   (e) => done({ error: String(e) }));",
+                vec![json!({
+                    "runOnly": {
+                        "type": "tag",
+                        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+                    },
+                    "resultTypes": ["violations"],
+                })],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("accessibility audit of {screen}: {e}"));
+        if let Some(e) = result.get("error") {
+            panic!("accessibility audit of {screen} failed to run: {e}");
+        }
+        let mut found = Vec::new();
+        for v in result["violations"].as_array().into_iter().flatten() {
+            let targets: Vec<&str> = v["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let more = if targets.len() > 3 {
+                format!(" (and {} more)", targets.len() - 3)
+            } else {
+                String::new()
+            };
+            found.push(format!(
+                "  {} [{}]: {}\n    {}{more}",
+                v["id"].as_str().unwrap_or("?"),
+                v["impact"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or("?"),
+                targets[..targets.len().min(3)].join("\n    "),
+            ));
+        }
+        if !found.is_empty() {
+            let msg = format!(
+                "{screen}: accessibility violations (axe-core, WCAG 2.1 A/AA):\n{}",
+                found.join("\n")
+            );
+            panic!("{}", self.failure(&msg).await);
+        }
+    }
+
     /// Waits (bounded) for a finished download named `name` and returns its bytes.
     pub async fn downloaded(&self, name: &str) -> Vec<u8> {
         let path = self.downloads.join(name);
@@ -608,6 +681,43 @@ impl Drop for Browser {
             );
         }
     }
+}
+
+/// Where axe-core is installed: `npm/node_modules/axe-core/axe.min.js` under
+/// `$CARGO_TARGET_DIR` or the workspace's `target` (`.ci/run` installs it).
+pub fn axe_path() -> Option<PathBuf> {
+    let rel = Path::new("npm/node_modules/axe-core/axe.min.js");
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")])
+        .map(|t| t.join(rel))
+        .find(|p| p.is_file())
+}
+
+/// The text of axe-core's script, read once; `None` (after saying so) when
+/// it is not installed here.
+fn axe_script() -> Option<&'static str> {
+    static AXE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let script = AXE.get_or_init(|| {
+        axe_path().map(|p| {
+            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        })
+    });
+    if script.is_none() {
+        // Said once per test binary (a test audits many screens); under CI
+        // every audit fails.
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if std::env::var_os("CI").is_some()
+            || !SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            prerequisites_met(
+                "accessibility audit",
+                Some("axe-core not installed".to_owned()),
+            );
+        }
+    }
+    script.as_deref()
 }
 
 /// The chromedriver process, leader of its own process group, which the

@@ -135,17 +135,19 @@ async fn a_pairing_link_pairs_the_phone_that_opens_it() {
 
     phone.open(&link).await;
     phone.wait_title(&tr(&en, "pair.title")).await;
-    let shown = phone
-        .attr(&testid("ca-fingerprint"), "aria-label")
-        .await
-        .unwrap_or_default();
+    let shown = phone.text_of("ca-fingerprint").await;
     assert_eq!(
-        shown.replace(':', "").to_lowercase(),
+        shown
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .to_lowercase(),
         sha256_hex(&pem_to_der(d.ca_pem())),
         "the fingerprint on screen is the box's"
     );
     phone.fill("device-name", "Camille's phone").await;
     phone.screen_for_docs("pair-link").await;
+    phone.audit("pair-link").await;
     phone.tap("pair-submit").await;
 
     // Logged in, on home, and the code is out of the address bar.
@@ -171,6 +173,7 @@ async fn a_pairing_link_pairs_the_phone_that_opens_it() {
         "failure: {failed}"
     );
     third.screen("pair-link-used").await;
+    third.audit("pair-link-used").await;
     assert!(device_named(&owner, "Someone else").await.is_none());
     // The way out: the passphrase.
     third.tap("pair-login").await;
@@ -206,6 +209,7 @@ async fn a_pairing_link_for_another_box_is_refused() {
         "nothing to submit"
     );
     phone.screen("pair-mismatch").await;
+    phone.audit("pair-mismatch").await;
     let devices = owner.get("/api/devices").await.ok(200);
     assert_eq!(
         devices["devices"].as_array().map(Vec::len),
@@ -262,6 +266,7 @@ async fn files_new_folder_rename_and_move() {
     b.tap("new-folder").await;
     b.hook("prompt-input").await;
     b.screen("files-new-folder").await;
+    b.audit("files-new-folder").await;
     b.fill("prompt-input", "Papers").await;
     b.tap("prompt-ok").await;
     b.find(&format!("{}[data-kind=dir]", file_row("Papers")))
@@ -357,6 +362,7 @@ async fn trash_restore_delete_and_empty() {
         .expect("row");
     assert!(row.contains(&from), "where it came from: {row}");
     b.screen("trash").await;
+    b.audit("trash").await;
 
     // Restore: back in its folder, with its content.
     b.click(&format!(
@@ -426,10 +432,12 @@ async fn api_token_shown_once_works_then_revoked() {
     b.tap("scope-files:read").await;
     b.tap("scope-docs:read").await;
     b.screen("token-new").await;
+    b.audit("token-new").await;
     b.tap("token-create").await;
     let secret = b.text_of("token-secret").await;
     assert!(secret.len() >= 20, "secret {secret:?}");
     b.screen("token-secret").await;
+    b.audit("token-secret").await;
 
     // It reads, and only reads.
     let script = client.bearer(&secret);
@@ -501,6 +509,7 @@ async fn passphrase_change_and_log_out() {
         tr(&en, "settings.pass_current_wrong")
     );
     b.screen("passphrase-wrong").await;
+    b.audit("passphrase-wrong").await;
     assert_eq!(d.anon_from(5).try_login(PASSPHRASE).await.status, 200);
 
     b.fill("pass-current", PASSPHRASE).await;
@@ -544,6 +553,7 @@ async fn recovery_key_sets_a_new_passphrase() {
         tr(&en, "err.wrong_recovery_key")
     );
     b.screen("recover-wrong-key").await;
+    b.audit("recover-wrong-key").await;
 
     // Typed the way people copy it: lowercase, spaces.
     b.fill(
@@ -564,6 +574,7 @@ async fn recovery_key_sets_a_new_passphrase() {
         "Continue waits until the new key is saved"
     );
     b.screen("recover-new-key").await;
+    b.audit("recover-new-key").await;
     b.tap("recovery-saved").await;
     b.tap("continue").await;
     b.wait_title(&tr(&en, "home.title")).await;

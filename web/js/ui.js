@@ -156,17 +156,13 @@ export async function busy(btn, fn) {
   try { return await fn(); } finally { btn.disabled = false; btn.removeAttribute('aria-busy'); }
 }
 
-/** AB:CD:EF… in groups of 4 bytes per line for reading aloud. */
-export function groupFingerprint(hex) {
-  const clean = String(hex || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
-  return clean.match(/.{1,2}/g)?.join(':') || '';
-}
-
+/** AB:CD:EF…, 8 bytes per line. No aria-label: screen readers read the
+ *  lines themselves (aria-label is not allowed on <code>, axe-core). */
 export function fingerprintBlock(hex) {
   const pairs = String(hex || '').replace(/[^0-9a-f]/gi, '').toUpperCase().match(/.{1,2}/g) || [];
   const lines = [];
   for (let i = 0; i < pairs.length; i += 8) lines.push(h('span', pairs.slice(i, i + 8).join(':')));
-  return h('code.fingerprint', { 'data-testid': 'ca-fingerprint', 'aria-label': groupFingerprint(hex) }, lines);
+  return h('code.fingerprint', { 'data-testid': 'ca-fingerprint' }, lines);
 }
 
 export async function copy(text) {
