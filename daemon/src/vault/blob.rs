@@ -21,7 +21,6 @@ use std::path::Path;
 use chacha20poly1305::aead::generic_array::GenericArray;
 use chacha20poly1305::aead::stream::{NewStream, StreamBE32, StreamPrimitive};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::VaultError;
@@ -58,7 +57,6 @@ pub struct BlobWriter {
     stream: StreamBE32<ChaCha20Poly1305>,
     position: u32,
     pending: Vec<u8>,
-    hasher: Sha256,
     size: u64,
 }
 
@@ -79,14 +77,12 @@ impl BlobWriter {
             stream: stream(key, &prefix),
             position: 0,
             pending: Vec::with_capacity(CHUNK + TAG),
-            hasher: Sha256::new(),
             size: 0,
         })
     }
 
     /// Appends plaintext.
     pub fn write(&mut self, mut data: &[u8]) -> Result<(), VaultError> {
-        self.hasher.update(data);
         self.size += data.len() as u64;
         while !data.is_empty() {
             // A full pending chunk is sealed only once more data arrives, so
@@ -115,12 +111,13 @@ impl BlobWriter {
     }
 
     /// Seals the last chunk and makes the file durable. Returns the
-    /// plaintext size and SHA-256.
-    pub fn finish(mut self) -> Result<(u64, [u8; 32]), VaultError> {
+    /// plaintext size. (The SHA-256 of the plaintext is the caller's, so it
+    /// can run on another core beside the encryption.)
+    pub fn finish(mut self) -> Result<u64, VaultError> {
         self.seal_pending(true)?;
         self.file.flush()?;
         self.file.sync_all()?;
-        Ok((self.size, self.hasher.finalize().into()))
+        Ok(self.size)
     }
 
     pub fn size(&self) -> u64 {
@@ -224,9 +221,8 @@ mod tests {
         for part in data.chunks(10_007) {
             w.write(part).expect("write");
         }
-        let (n, sha) = w.finish().expect("finish");
+        let n = w.finish().expect("finish");
         assert_eq!(n as usize, size);
-        assert_eq!(sha, <[u8; 32]>::from(Sha256::digest(&data)));
         let raw = std::fs::read(&path).expect("raw");
         assert_eq!(
             raw.len() as u64,

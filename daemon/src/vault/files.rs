@@ -18,6 +18,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::blob::{self, BlobKey, BlobReader, BlobWriter};
@@ -417,15 +418,24 @@ impl Files {
         let tmp_path = self.dir.join("tmp").join(&blob_id);
         let key = blob::new_key();
 
-        // The network side feeds a bounded channel; a blocking thread
-        // encrypts, hashes and writes. Memory stays a few chunks.
+        // The network side feeds two bounded channels: one blocking thread
+        // encrypts and writes, another hashes, so the two run on two cores.
+        // Memory stays a few chunks (the chunks are shared, not copied).
         let (tx, mut rx) = mpsc::channel::<Bytes>(8);
+        let (hash_tx, mut hash_rx) = mpsc::channel::<Bytes>(8);
+        let hasher = tokio::task::spawn_blocking(move || -> [u8; 32] {
+            let mut h = Sha256::new();
+            while let Some(chunk) = hash_rx.blocking_recv() {
+                h.update(&chunk);
+            }
+            h.finalize().into()
+        });
         let writer_path = tmp_path.clone();
         let writer_key: BlobKey = key.clone();
         let dir = self.dir.clone();
         let limits = self.limits;
         let declared = opts.content_length;
-        let writer = tokio::task::spawn_blocking(move || -> Result<(u64, [u8; 32]), VaultError> {
+        let writer = tokio::task::spawn_blocking(move || -> Result<u64, VaultError> {
             let mut w = BlobWriter::create(&writer_path, &writer_key)?;
             let mut checked_at = 0u64;
             while let Some(chunk) = rx.blocking_recv() {
@@ -457,7 +467,7 @@ impl Files {
             match item {
                 Ok(bytes) => {
                     received += bytes.len() as u64;
-                    if tx.send(bytes).await.is_err() {
+                    if tx.send(bytes.clone()).await.is_err() || hash_tx.send(bytes).await.is_err() {
                         break; // the writer stopped; its error says why
                     }
                 }
@@ -471,9 +481,13 @@ impl Files {
             }
         }
         drop(tx);
+        drop(hash_tx);
         let written = writer
             .await
             .map_err(|e| VaultError::Internal(format!("blob writer: {e}")))?;
+        let sha = hasher
+            .await
+            .map_err(|e| VaultError::Internal(format!("blob hasher: {e}")))?;
         let cleanup = |e: VaultError| {
             let _ = std::fs::remove_file(&tmp_path);
             e
@@ -481,7 +495,7 @@ impl Files {
         if let Some(e) = failure {
             return Err(cleanup(e));
         }
-        let (size, sha) = written.map_err(cleanup)?;
+        let size = written.map_err(cleanup)?;
         if let Some(len) = opts.content_length
             && len != received
         {
