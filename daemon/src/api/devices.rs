@@ -90,30 +90,23 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<Pairing>)> {
     caller.require(Need::Owner)?;
     let p = s.auth.start_pairing().await?;
-    let url = trust::pairing_url(
+    let links = trust::PairingLinks::new(
         &s.info.lan_hostname(),
+        tls::lan_addresses().first().copied(),
         s.info.https_port,
         &p.code,
         &s.info.ca_fingerprint,
-    );
-    let qr_svg = trust::qr_svg(&url).map_err(|e| ApiError::internal(&e))?;
-    let address_url = tls::lan_addresses().first().map(|ip| {
-        trust::pairing_url_by_address(*ip, s.info.https_port, &p.code, &s.info.ca_fingerprint)
-    });
-    let address_qr_svg = address_url
-        .as_deref()
-        .map(trust::qr_svg)
-        .transpose()
-        .map_err(|e| ApiError::internal(&e))?;
+    )
+    .map_err(|e| ApiError::internal(&e))?;
     Ok((
         StatusCode::CREATED,
         Json(Pairing {
             code: p.code,
-            url,
+            url: links.url,
             expires: p.expires,
-            qr_svg,
-            address_url,
-            address_qr_svg,
+            qr_svg: links.qr_svg,
+            address_url: links.address_url,
+            address_qr_svg: links.address_qr_svg,
         }),
     ))
 }

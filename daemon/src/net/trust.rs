@@ -127,7 +127,7 @@ pub fn url_host(ip: IpAddr) -> String {
 }
 
 /// The URL a pairing QR code carries (web app settings).
-pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
+fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
         &format!("{hostname}.local"),
         https_port,
@@ -138,18 +138,43 @@ pub fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: 
 
 /// The same by address, for phones that cannot resolve `.local` names
 /// (the server certificate covers the box's LAN addresses).
-pub fn pairing_url_by_address(
-    ip: IpAddr,
-    https_port: u16,
-    code: &str,
-    ca_fingerprint: &str,
-) -> String {
+fn pairing_url_by_address(ip: IpAddr, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
         &url_host(ip),
         https_port,
         &format!("pair={code}"),
         ca_fingerprint,
     )
+}
+
+/// Where a pairing code travels: the box's URL by name and, when the box
+/// has a LAN address, by that address (for phones that cannot resolve
+/// `.local`), each with its QR code.
+pub struct PairingLinks {
+    pub url: String,
+    pub qr_svg: String,
+    pub address_url: Option<String>,
+    pub address_qr_svg: Option<String>,
+}
+
+impl PairingLinks {
+    pub fn new(
+        lan_hostname: &str,
+        address: Option<IpAddr>,
+        https_port: u16,
+        code: &str,
+        ca_fingerprint: &str,
+    ) -> Result<PairingLinks, String> {
+        let url = pairing_url(lan_hostname, https_port, code, ca_fingerprint);
+        let address_url =
+            address.map(|ip| pairing_url_by_address(ip, https_port, code, ca_fingerprint));
+        Ok(PairingLinks {
+            qr_svg: qr_svg(&url)?,
+            address_qr_svg: address_url.as_deref().map(qr_svg).transpose()?,
+            url,
+            address_url,
+        })
+    }
 }
 
 /// The URL the label's QR code carries: it opens onboarding with the claim
