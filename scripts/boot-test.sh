@@ -84,12 +84,25 @@ if [ "$kind" = pc ]; then
     ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
     [ -f "$ovmf_code" ] || { echo "boot-test: no UEFI firmware (apt-get install -y ovmf)" >&2; exit 1; }
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
-    # KVM when it works: the probe runs a paused machine for 2 s (it must
-    # still be running when timeout stops it). arch-capabilities is masked
-    # because nested KVM hosts often refuse that MSR.
+    # KVM when it works: the probe starts the image's own kernel under KVM
+    # for a few seconds and wants to see it print on the serial console (on
+    # some nested-virtualisation hosts /dev/kvm opens but cannot run a guest).
+    # FOYER_BOOT_TEST_ACCEL=kvm|tcg overrides the probe.
     kvm_cpu=host,-arch-capabilities
-    if [ -r /dev/kvm ] && [ -w /dev/kvm ] && { timeout 2 qemu-system-x86_64 -accel kvm -cpu "$kvm_cpu" \
-            -machine q35 -m 64 -display none -S >/dev/null 2>&1; [ $? = 124 ]; }; then
+    kvm_ok() {
+        [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+        mcopy -n -i "$disk@@$boot_offset" ::/foyer-a/vmlinuz "$work/probe-vmlinuz" || return 1
+        timeout 8 qemu-system-x86_64 -accel kvm -cpu "$kvm_cpu" -machine q35 -m 256 -nodefaults \
+            -display none -kernel "$work/probe-vmlinuz" -append "console=ttyS0" \
+            -serial "file:$work/probe-console.log" >/dev/null 2>&1 || true
+        grep -aq "Linux version" "$work/probe-console.log" 2>/dev/null
+    }
+    case "${FOYER_BOOT_TEST_ACCEL:-auto}" in
+        kvm) use_kvm=1 ;;
+        tcg) use_kvm=0 ;;
+        *) if kvm_ok; then use_kvm=1; else use_kvm=0; fi ;;
+    esac
+    if [ "$use_kvm" = 1 ]; then
         accel=(-accel kvm -cpu "$kvm_cpu"); accel_name=kvm
     else
         accel=(-accel tcg -cpu max); accel_name=tcg

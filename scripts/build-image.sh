@@ -3,6 +3,7 @@
 #
 #   scripts/build-image.sh --board pc|rpi4|rpi5 [--out DIR] [--foyerd FILE]
 #                          [--mirror URL] [--version VERSION] [--keep-work]
+#                          [--cache DIR]
 #
 # Debian bookworm, installed with mmdebstrap (arm64 through qemu-user
 # binfmt), plus foyerd and the files of image/common/overlay and
@@ -13,6 +14,12 @@
 #   3 system B  empty, reserved for A/B updates
 #   4 data      ext4, grown to the whole disk at first boot: /data
 #
+# --cache DIR keeps the freshly installed root file system (before Foyer's
+# files are added) as a tar, keyed by the package lists and board.conf, and
+# reuses it on the next build: an arm64 install under emulation takes 20-30
+# minutes, and developers rebuild images far more often than package lists
+# change. Without --cache every build installs from the mirror.
+#
 # Outputs, in --out (default out/): foyer-<board>-<version>.img.xz, its
 # .sha256, and foyer-<board>-<version>.packages.tsv (the SBOM: every Debian
 # package and every Rust crate built into foyerd, with versions).
@@ -22,7 +29,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-board="" out="$repo/out" foyerd="" version="" keep=0
+board="" out="$repo/out" foyerd="" version="" keep=0 cache=""
 mirror=${FOYER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -34,6 +41,7 @@ while [ $# -gt 0 ]; do
         --mirror) mirror=$2; shift 2 ;;
         --version) version=$2; shift 2 ;;
         --keep-work) keep=1; shift ;;
+        --cache) cache=$2; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "build-image: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -94,7 +102,7 @@ if [ -z "$foyerd" ]; then
         (cd "$repo" && cargo build --release --locked -p foyerd)
         foyerd=$repo/target/release/foyerd
     else
-        "$repo/scripts/build-arm64.sh" --locked
+        "$repo/scripts/build-arm64.sh"
         foyerd=$repo/target/arm64/aarch64-unknown-linux-gnu/release/foyerd
     fi
 fi
@@ -108,10 +116,23 @@ for extra in ${EXTRA_SUITES:-}; do sources+=("deb $mirror $extra ${COMPONENTS//,
 # The Raspberry Pi firmware package copies kernels to /boot/firmware from its
 # hooks; it finds a plain directory there and the image takes the files from
 # the package itself below.
-mmdebstrap --arch="$ARCH" --variant=essential --include="$packages" \
-    --essential-hook='mkdir -p "$1/boot/firmware"' \
-    --aptopt='Acquire::Retries "3"' \
-    "$SUITE" "$rootfs" "${sources[@]}"
+cache_key=$(cat "$common/packages" "$board_dir/packages" "$board_dir/board.conf" | sha256sum | cut -c1-16)
+cached=${cache:+$cache/rootfs-$board-$cache_key.tar}
+if [ -n "$cached" ] && [ -f "$cached" ]; then
+    step "reusing the installed system from $cached"
+    mkdir -p "$rootfs"
+    tar -C "$rootfs" --numeric-owner --xattrs --xattrs-include='*' -xpf "$cached"
+else
+    mmdebstrap --arch="$ARCH" --variant=essential --include="$packages" \
+        --essential-hook='mkdir -p "$1/boot/firmware"' \
+        --aptopt='Acquire::Retries "3"' \
+        "$SUITE" "$rootfs" "${sources[@]}"
+    if [ -n "$cached" ]; then
+        mkdir -p "$cache"
+        tar -C "$rootfs" --numeric-owner --xattrs --xattrs-include='*' -cf "$cached.tmp" .
+        mv "$cached.tmp" "$cached"
+    fi
+fi
 
 step "configuring the system"
 # The overlay: units, configuration, scripts. Then foyerd.
