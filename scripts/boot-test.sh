@@ -227,8 +227,8 @@ token=$(api POST /api/tokens -b "$cookies" -H "x-csrf-token: $csrf" -H 'content-
 auth=(-H "authorization: Bearer $token")
 log "claimed; owner token created"
 
-doc_id=$(api POST /api/docs/test.boot "${auth[@]}" -H 'content-type: application/json' \
-    -d '{"title":"before the reboot","n":42}' | jq -r ._id)
+doc_id=$(api POST /api/docs/note "${auth[@]}" -H 'content-type: application/json' \
+    -d '{"title":"before the reboot","content":"stored by the boot test"}' | jq -r ._id)
 [ -n "$doc_id" ] && [ "$doc_id" != null ] || fail "could not store a document"
 head -c 3000000 /dev/urandom >"$work/file.bin"
 file_sha=$(sha256sum "$work/file.bin" | cut -d' ' -f1)
@@ -244,7 +244,7 @@ wait_exit 120 || fail "the box did not power off within 120 s of the power butto
 start_vm
 wait_healthy
 log "boot $boot_no healthy after ${boot_times[-1]}s"
-[ "$(api GET "/api/docs/test.boot/$doc_id" "${auth[@]}" | jq -r .title)" = "before the reboot" ] \
+[ "$(api GET "/api/docs/note/$doc_id" "${auth[@]}" | jq -r .title)" = "before the reboot" ] \
     || fail "the document is gone after a reboot"
 [ "$(api GET /api/files/boot-test/file.bin "${auth[@]}" | sha256sum | cut -d' ' -f1)" = "$file_sha" ] \
     || fail "the file differs after a reboot"
@@ -254,12 +254,13 @@ log "document and file found again; still claimed"
 # --- power cuts ------------------------------------------------------------------
 acked=$work/acked.txt
 : >"$acked"
+pad=$(head -c 300 /dev/zero | tr '\0' x)
 writer() { # round: writes documents until the box disappears; logs acknowledged ids
     local round=$1 k=0 out
     while :; do
         k=$((k + 1))
-        out=$(api POST /api/docs/test.powercut "${auth[@]}" -H 'content-type: application/json' \
-            -d "{\"round\":$round,\"k\":$k,\"pad\":\"$(head -c 300 /dev/zero | tr '\0' x)\"}" \
+        out=$(api POST /api/docs/note "${auth[@]}" -H 'content-type: application/json' \
+            -d "{\"title\":\"power cut $round write $k\",\"content\":\"$pad\"}" \
             -w '\n%{http_code}' 2>/dev/null) || return 0
         if [ "$(tail -n 1 <<<"$out")" = 201 ]; then
             head -n 1 <<<"$out" | jq -r ._id >>"$acked"
@@ -280,11 +281,11 @@ for round in $(seq 1 "$cuts"); do
     [ "$(jq -r .ok <<<"$check")" = true ] || fail "power cut $round: integrity_check: $check"
     missing=0
     while read -r id; do
-        code=$(api GET "/api/docs/test.powercut/$id" "${auth[@]}" -o /dev/null -w '%{http_code}')
+        code=$(api GET "/api/docs/note/$id" "${auth[@]}" -o /dev/null -w '%{http_code}')
         [ "$code" = 200 ] || { missing=$((missing + 1)); echo "missing acknowledged document $id ($code)" >&2; }
     done < <(tail -n +"$((before + 1))" "$acked")
     [ "$missing" = 0 ] || fail "power cut $round: $missing acknowledged writes lost"
-    [ "$(api GET "/api/docs/test.boot/$doc_id" "${auth[@]}" | jq -r .title)" = "before the reboot" ] \
+    [ "$(api GET "/api/docs/note/$doc_id" "${auth[@]}" | jq -r .title)" = "before the reboot" ] \
         || fail "power cut $round: the first document is gone"
     log "power cut $round/$cuts: booted in ${boot_times[-1]}s, integrity ok, $(( $(wc -l <"$acked") - before )) acknowledged writes all present"
 done

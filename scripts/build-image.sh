@@ -266,7 +266,7 @@ put "$work/data.img" "$data_start"
 
 # --- compress --------------------------------------------------------------
 step "compressing"
-xz -T0 -6 -c "$disk" >"$out/$name.img.xz"
+xz -T0 -3 -c "$disk" >"$out/$name.img.xz"
 (cd "$out" && sha256sum "$name.img.xz" >"$name.img.xz.sha256")
 ln -sf "$name.img.xz" "$out/foyer-$board-latest.img.xz"
 
