@@ -123,7 +123,9 @@ else
           -kernel "$work/vmlinuz" -initrd "$work/initrd.img" -append "$cmdline console=ttyAMA0"
           -drive "file=$disk,format=raw,if=virtio,cache=writeback,id=disk0")
 fi
-qemu+=(-netdev "$net" -device "virtio-net-pci,netdev=n0" -display none -no-reboot
+# virtio-balloon only for its statistics: the guest's memory use, seen from outside.
+qemu+=(-device virtio-balloon-pci,id=balloon0
+       -netdev "$net" -device "virtio-net-pci,netdev=n0" -display none -no-reboot
        -monitor "unix:$work/monitor.sock,server=on,wait=off")
 # -no-reboot: a reboot inside the guest ends QEMU, and this script starts it
 # again, so each boot gets its own console log.
@@ -296,14 +298,21 @@ total_acked=$(wc -l <"$acked")
 
 # --- idle measurements (optional) ------------------------------------------------
 if [ "$idle" -gt 0 ]; then
-    blockstat() { monitor "info blockstats" | tr -d '\r' | sed -n 's/.*wr_bytes=\([0-9]*\).*/\1/p' | head -n 1; }
+    blockstat() { monitor "info blockstats" | tr -d '\r' | sed -n 's/^disk0: .*wr_bytes=\([0-9]*\).*/\1/p' | head -n 1; }
     sleep 30 # let the boot's own writes settle
     w0=$(blockstat)
     sleep "$idle"
     w1=$(blockstat)
     per_hour=$(( (w1 - w0) * 3600 / idle ))
-    status=$(api GET /api/system/status "${auth[@]}")
-    log "idle: $((w1 - w0)) bytes written in ${idle}s (≈ $((per_hour / 1024)) KiB/h); system memory: $(jq -c '.memory // .system_memory // "n/a"' <<<"$status")"
+    # The whole system's memory, as the guest kernel reports it to the balloon device.
+    monitor "qom-set /machine/peripheral/balloon0 guest-stats-polling-interval 2" >/dev/null
+    sleep 5
+    stats=$(monitor "qom-get /machine/peripheral/balloon0 guest-stats" | tr -d '\r')
+    stat() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" <<<"$stats" | head -n 1; }
+    total=$(stat stat-total-memory) avail=$(stat stat-available-memory)
+    used_mib="n/a"
+    if [ -n "$total" ] && [ -n "$avail" ]; then used_mib=$(( (total - avail) / 1048576 )); fi
+    log "idle: $((w1 - w0)) bytes written to the disk in ${idle}s (≈ $((per_hour / 1024)) KiB/h); whole system memory in use (total - available): ${used_mib} MiB of $(( ${total:-0} / 1048576 )) MiB"
 fi
 
 # --- factory reset ---------------------------------------------------------------
