@@ -11,6 +11,7 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, Authed};
 use crate::auth::scopes::Need;
 use crate::net::trust;
+use crate::net::urls::{self, Scheme};
 use crate::system::settings;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -41,7 +42,7 @@ async fn view(s: &AppState) -> ApiResult<BoxView> {
         .await?
         .unwrap_or_else(|| info.hostname.clone());
     let lan_hostname = info.lan_hostname();
-    let host = format!("{lan_hostname}.local");
+    let host = urls::local_name(&lan_hostname);
     Ok(BoxView {
         id: info.id.clone(),
         hostname: info.hostname.clone(),
@@ -51,14 +52,8 @@ async fn view(s: &AppState) -> ApiResult<BoxView> {
         claimed: s.auth.is_claimed(),
         ca_fingerprint: info.ca_fingerprint.clone(),
         ca_fingerprint_grouped: trust::grouped_fingerprint(&info.ca_fingerprint),
-        https_url: match info.https_port {
-            443 => format!("https://{host}/"),
-            p => format!("https://{host}:{p}/"),
-        },
-        http_url: match info.http_port {
-            80 => format!("http://{host}/"),
-            p => format!("http://{host}:{p}/"),
-        },
+        https_url: urls::https_root(&host, info.https_port),
+        http_url: format!("{}/", urls::origin(Scheme::Http, &host, info.http_port)),
     })
 }
 

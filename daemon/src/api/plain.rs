@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use super::BoxInfo;
+use crate::net::urls::{self, Scheme};
 use crate::net::{tls, trust};
 
 pub fn router(info: Arc<BoxInfo>) -> Router {
@@ -106,18 +107,16 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
 
 async fn redirect(State(info): State<Arc<BoxInfo>>, req: Request) -> Response {
     let host =
-        request_host(req.headers()).unwrap_or_else(|| format!("{}.local", info.lan_hostname()));
+        request_host(req.headers()).unwrap_or_else(|| urls::local_name(&info.lan_hostname()));
     let path = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
-    let port = info.https_port;
-    let target = if port == 443 {
-        format!("https://{host}{path}")
-    } else {
-        format!("https://{host}:{port}{path}")
-    };
+    let target = format!(
+        "{}{path}",
+        urls::origin(Scheme::Https, &host, info.https_port)
+    );
     match HeaderValue::from_str(&target) {
         Ok(_) => Redirect::permanent(&target).into_response(),
         Err(_) => StatusCode::BAD_REQUEST.into_response(),

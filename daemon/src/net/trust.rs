@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::urls;
+
 /// `AB:CD:…`, the way fingerprints are printed for people.
 pub fn grouped_fingerprint(hex_fp: &str) -> String {
     hex_fp
@@ -110,26 +112,16 @@ pub fn mobileconfig(
 /// brackets) with `fragment` (`pair=…` or `claim=…`) and the CA fingerprint.
 /// Codes sit in the fragment, which a browser never sends to any server.
 fn box_url(host: &str, https_port: u16, fragment: &str, ca_fingerprint: &str) -> String {
-    let authority = if https_port == 443 {
-        host.to_owned()
-    } else {
-        format!("{host}:{https_port}")
-    };
-    format!("https://{authority}/#{fragment}&fp={ca_fingerprint}")
-}
-
-/// An address as the host part of a URL.
-pub fn url_host(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("[{v6}]"),
-    }
+    format!(
+        "{}#{fragment}&fp={ca_fingerprint}",
+        urls::https_root(host, https_port)
+    )
 }
 
 /// The URL a pairing QR code carries (web app settings).
 fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
-        &format!("{hostname}.local"),
+        &urls::local_name(hostname),
         https_port,
         &format!("pair={code}"),
         ca_fingerprint,
@@ -140,7 +132,7 @@ fn pairing_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str
 /// (the server certificate covers the box's LAN addresses).
 fn pairing_url_by_address(ip: IpAddr, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
-        &url_host(ip),
+        &urls::url_host(ip),
         https_port,
         &format!("pair={code}"),
         ca_fingerprint,
@@ -181,7 +173,7 @@ impl PairingLinks {
 /// code filled in.
 pub fn claim_url(hostname: &str, https_port: u16, code: &str, ca_fingerprint: &str) -> String {
     box_url(
-        &format!("{hostname}.local"),
+        &urls::local_name(hostname),
         https_port,
         &format!("claim={code}"),
         ca_fingerprint,
@@ -229,26 +221,19 @@ pub struct TrustPage<'a> {
     pub addresses: &'a [IpAddr],
 }
 
-fn https_url(host: &str, port: u16) -> String {
-    match port {
-        443 => format!("https://{host}/"),
-        p => format!("https://{host}:{p}/"),
-    }
-}
-
 /// The plain-HTTP page that tells a person how to install the box CA on
 /// their device, in French or English. Every value in it comes from the box
 /// itself (names, addresses, fingerprint), never from the request but for
 /// `reached_as`, which the caller has checked is a bare host.
 pub fn trust_page(p: &TrustPage<'_>, lang: Lang) -> String {
-    let name = format!("{}.local", p.lan_hostname);
+    let name = urls::local_name(p.lan_hostname);
     let fp = grouped_fingerprint(p.ca_fingerprint);
-    let continue_url = https_url(p.reached_as.unwrap_or(&name), p.https_port);
+    let continue_url = urls::https_root(p.reached_as.unwrap_or(&name), p.https_port);
     let address_links: String = p
         .addresses
         .iter()
         .map(|ip| {
-            let url = https_url(&url_host(*ip), p.https_port);
+            let url = urls::https_root(&urls::url_host(*ip), p.https_port);
             format!("<li><a href=\"{url}\">{url}</a></li>")
         })
         .collect();
