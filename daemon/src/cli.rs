@@ -1,7 +1,8 @@
 //! The command line: subcommands and how each one starts.
 //!
-//! `serve` runs the box. Other subcommands (connectors, maintenance) will join
-//! it here, re-executing the same binary.
+//! `serve` runs the box; `openapi`, `label` and `identity` print what others
+//! need from it. Other subcommands (connectors, maintenance) will join it
+//! here, re-executing the same binary.
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,23 @@ enum Command {
     /// fingerprint and a QR code that opens onboarding on a phone. Needs a
     /// box that has started once and is not claimed yet.
     Label(LabelArgs),
+    /// Print the device id (32 hex characters), or with --hostname the LAN
+    /// host name `foyer-XXXX`, creating the identity on first use as
+    /// `serve` does.
+    Identity(IdentityArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct IdentityArgs {
+    /// Data directory (wins over the config file's). Default: ./var
+    #[arg(long, env = "FOYER_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// TOML configuration file (its data_dir is used).
+    #[arg(long, env = "FOYER_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Print the host name (`foyer-XXXX`, without `.local`) instead of the id.
+    #[arg(long)]
+    hostname: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +74,28 @@ pub fn run() -> anyhow::Result<()> {
                 Some(path) => crate::system::fsutil::write_atomic(&path, svg.as_bytes(), 0o600)
                     .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
                 None => print!("{svg}"),
+            }
+            Ok(())
+        }
+        Command::Identity(args) => {
+            let config = Config::resolve(ServeArgs {
+                data_dir: args.data_dir,
+                config: args.config,
+                ..ServeArgs::default()
+            })?;
+            // What `serve` does first: the data directory, then the identity.
+            crate::vault::keys::create_private_dir(&config.data_dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+            let identity = crate::system::identity::Identity::load_or_create(&config.data_dir)
+                .map_err(|e| anyhow::anyhow!("device identity: {e}"))?;
+            if args.hostname {
+                println!("{}", identity.hostname());
+            } else {
+                println!("{}", identity.id);
             }
             Ok(())
         }

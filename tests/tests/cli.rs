@@ -1,7 +1,8 @@
 //! The process contract: SIGTERM/SIGINT stop the box with status 0 after
 //! letting an in-flight request finish; a bad configuration exits 2 with one
 //! `foyerd: error:` line; a busy port fails; configuration through the
-//! environment and a TOML file is honoured.
+//! environment and a TOML file is honoured; `foyerd identity` prints the
+//! device id and host name the box uses.
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, TcpListener};
@@ -259,4 +260,60 @@ async fn configuration_from_toml_file() {
         json_lines > 0,
         "no JSON log lines with log_format = json:\n{log}"
     );
+}
+
+#[tokio::test]
+async fn identity_prints_the_device_id_and_host_name() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("fresh");
+    let identity = |args: &[&str]| {
+        let mut all: Vec<OsString> = vec!["identity".into()];
+        all.extend(args.iter().map(OsString::from));
+        let root = tmp.path().to_owned();
+        async move {
+            let out = run_foyerd(&all, &[], &root).await;
+            assert!(out.status.success(), "foyerd {all:?}: {out:?}");
+            assert!(out.stderr.is_empty(), "{out:?}");
+            out.stdout
+        }
+    };
+
+    // First use creates the identity (and the data directory) as serve does.
+    let data_arg = data.to_str().expect("utf-8 path");
+    let id = identity(&["--data-dir", data_arg]).await;
+    let id = id.strip_suffix('\n').expect("one line");
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("device-id")).expect("device-id"),
+        format!("{id}\n")
+    );
+    assert_eq!(identity(&["--data-dir", data_arg]).await, format!("{id}\n"));
+    let hostname = identity(&["--data-dir", data_arg, "--hostname"]).await;
+    let hostname = hostname.trim_end();
+    assert!(
+        hostname.len() == 10
+            && hostname.starts_with("foyer-")
+            && hostname[6..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hostname:?}"
+    );
+
+    // Through the config file (as the image's hostname unit runs it).
+    let config = tmp.path().join("foyer.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\n", data_arg)).expect("config");
+    let by_config = identity(&["--config", config.to_str().expect("utf-8"), "--hostname"]).await;
+    assert_eq!(by_config.trim_end(), hostname);
+
+    // The name serve then announces is the same.
+    let d = Daemon::start().await;
+    let printed = identity(&[
+        "--data-dir",
+        d.data_dir.to_str().expect("utf-8 path"),
+        "--hostname",
+    ])
+    .await;
+    let health = d.anon().get("/api/health").await.ok(200);
+    assert_eq!(health["name"].as_str(), Some(printed.trim_end()));
 }
