@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// Log format: `text` (default) or `json`.
     #[arg(long, env = "FOYER_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Write the console text (name, addresses, CA fingerprint, claim code
+    /// while unclaimed) to this file, for agetty's /etc/issue.d.
+    #[arg(long, env = "FOYER_CONSOLE_ISSUE", value_name = "FILE")]
+    pub console_issue: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -86,6 +90,7 @@ struct FileConfig {
     min_free_bytes: Option<u64>,
     files_quota_bytes: Option<u64>,
     log_format: Option<LogFormat>,
+    console_issue: Option<PathBuf>,
 }
 
 /// The effective configuration of a running box.
@@ -101,6 +106,8 @@ pub struct Config {
     pub min_free_bytes: u64,
     pub files_quota_bytes: Option<u64>,
     pub log_format: LogFormat,
+    /// Where the console text goes (none: not written).
+    pub console_issue: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
@@ -150,6 +157,7 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            console_issue: args.console_issue.or(file.console_issue),
         };
         config.validate()?;
         Ok(config)
@@ -163,6 +171,14 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "listen and http_listen are the same address ({})",
                 self.listen
+            )));
+        }
+        if let Some(path) = &self.console_issue
+            && (path.as_os_str().is_empty() || path.file_name().is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "console_issue {} is not a file path",
+                path.display()
             )));
         }
         if let Some(path) = &self.claim_code_file
@@ -221,6 +237,41 @@ mod tests {
         assert_eq!(c.http_listen.to_string(), "127.0.0.1:9080");
         assert!(!c.mdns);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_console_issue_file_comes_from_the_file_or_the_command_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("foyer.toml");
+        std::fs::write(&file, "console_issue = \"/run/foyer/issue\"\n").expect("write config");
+        let from_file = Config::resolve(ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            from_file.console_issue.as_deref(),
+            Some(Path::new("/run/foyer/issue"))
+        );
+        let from_args = Config::resolve(ServeArgs {
+            config: Some(file),
+            console_issue: Some(PathBuf::from("issue")),
+            ..ServeArgs::default()
+        })
+        .expect("valid");
+        assert_eq!(from_args.console_issue.as_deref(), Some(Path::new("issue")));
+        assert!(
+            Config::resolve(ServeArgs::default())
+                .expect("defaults")
+                .console_issue
+                .is_none()
+        );
+        let err = Config::resolve(ServeArgs {
+            console_issue: Some(PathBuf::from("/run/foyer/..")),
+            ..ServeArgs::default()
+        })
+        .expect_err("not a file");
+        assert!(err.to_string().contains("console_issue"), "{err}");
     }
 
     #[test]

@@ -237,6 +237,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Extra TOML lines (with [`Via::ConfigFile`]).
     pub config_extra: String,
+    /// Listen on this loopback address and these ports (HTTPS, plain HTTP)
+    /// instead of 127.0.0.1 and free ports (one try, no retry on a busy port).
+    pub bind: Option<(Ipv4Addr, u16, u16)>,
 }
 
 impl Default for Options {
@@ -246,6 +249,7 @@ impl Default for Options {
             args: Vec::new(),
             env: Vec::new(),
             config_extra: String::new(),
+            bind: None,
         }
     }
 }
@@ -265,6 +269,8 @@ pub struct Daemon {
     root_path: PathBuf,
     /// `<tmp>/data`.
     pub data_dir: PathBuf,
+    /// The loopback address it listens on (127.0.0.1 unless [`Options::bind`]).
+    pub ip: Ipv4Addr,
     pub https_port: u16,
     pub http_port: u16,
     opts: Options,
@@ -304,6 +310,7 @@ impl Daemon {
             log_path: root_path.join("foyerd.log"),
             root_path,
             root: Some(root),
+            ip: Ipv4Addr::LOCALHOST,
             https_port: 0,
             http_port: 0,
             opts,
@@ -312,6 +319,15 @@ impl Daemon {
             ca_pem: String::new(),
             counter: AtomicU64::new(0),
         };
+        if let Some((ip, https_port, http_port)) = d.opts.bind {
+            (d.ip, d.https_port, d.http_port) = (ip, https_port, http_port);
+            match d.boot().await {
+                Ok(()) => return d,
+                Err(BootError::PortTaken(log)) | Err(BootError::Failed(log)) => {
+                    panic!("foyerd did not start on {ip}:{https_port}/{http_port}:\n{log}")
+                }
+            }
+        }
         let mut last = String::new();
         for _ in 0..5 {
             d.https_port = free_port();
@@ -342,9 +358,10 @@ impl Daemon {
         format!("https://localhost:{}{path}", self.https_port)
     }
 
-    /// `http://127.0.0.1:HTTPPORT` + `path` (the plain listener).
+    /// `http://127.0.0.1:HTTPPORT` + `path` (the plain listener; its own
+    /// address with [`Options::bind`]).
     pub fn http_url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.http_port)
+        format!("http://{}:{}{path}", self.ip, self.http_port)
     }
 
     /// Everything the daemon wrote to stdout/stderr, all starts included.
@@ -362,9 +379,18 @@ impl Daemon {
                 cmd.env_remove(k);
             }
         }
+        // Whatever supervises the test run is not this daemon's manager.
+        for k in [
+            "NOTIFY_SOCKET",
+            "WATCHDOG_USEC",
+            "WATCHDOG_PID",
+            "JOURNAL_STREAM",
+        ] {
+            cmd.env_remove(k);
+        }
         cmd.env("RUST_LOG", "info").env("RUST_BACKTRACE", "1");
-        let listen = format!("127.0.0.1:{}", self.https_port);
-        let http_listen = format!("127.0.0.1:{}", self.http_port);
+        let listen = format!("{}:{}", self.ip, self.https_port);
+        let http_listen = format!("{}:{}", self.ip, self.http_port);
         match self.opts.via {
             Via::Args => {
                 cmd.arg("--data-dir").arg(&self.data_dir).args([
@@ -558,10 +584,7 @@ impl Daemon {
             .https_only(true)
             .no_proxy()
             .cookie_store(true)
-            .resolve(
-                "localhost",
-                SocketAddr::from((Ipv4Addr::LOCALHOST, self.https_port)),
-            )
+            .resolve("localhost", SocketAddr::from((self.ip, self.https_port)))
             .connect_timeout(Duration::from_secs(10))
             .timeout(REQUEST_TIMEOUT)
     }
@@ -626,7 +649,7 @@ impl Daemon {
             .arg("--cacert")
             .arg(&ca_path)
             .arg("--resolve")
-            .arg(format!("localhost:{}:127.0.0.1", self.https_port))
+            .arg(format!("localhost:{}:{}", self.https_port, self.ip))
             .arg("-o")
             .arg(&body_path)
             .args(["-w", "%{http_code} %{http_version}"])

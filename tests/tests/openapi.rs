@@ -60,6 +60,9 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("/api/trash/{}", &["delete"]),
     ("/api/trash/{}/restore", &["post"]),
     ("/api/openapi.json", &["get"]),
+    ("/api/system/status", &["get"]),
+    ("/api/system/integrity-check", &["post"]),
+    ("/api/system/factory-reset", &["post"]),
 ];
 
 #[tokio::test]

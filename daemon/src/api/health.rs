@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::AppState;
+use crate::system::factory_reset;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -16,6 +17,9 @@ pub struct Health {
     pub claimed: bool,
     /// SHA-256 of the box CA certificate (DER), hex: compare it with the label / mDNS.
     pub ca_fingerprint: String,
+    /// A factory reset was requested (`POST /api/system/factory-reset`) and
+    /// has not happened yet: the box is about to reboot and wipe its data.
+    pub factory_reset_pending: bool,
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "box",
@@ -27,5 +31,6 @@ pub async fn health(State(s): State<AppState>) -> Json<Health> {
         name: s.info.hostname.clone(),
         claimed: s.auth.is_claimed(),
         ca_fingerprint: s.info.ca_fingerprint.clone(),
+        factory_reset_pending: factory_reset::is_pending(s.system.data_dir()),
     })
 }

@@ -8,6 +8,8 @@
 //! - [`files`]: files, folders and the trash.
 //! - [`boxinfo`]: the box's names and fingerprint; [`devices`]: devices,
 //!   sessions and pairing by QR code.
+//! - [`system`]: the running system (status, database integrity check,
+//!   factory reset request).
 //! - [`openapi`]: the generated OpenAPI document. [`plain`]: the plain-HTTP listener.
 //! - [`web`]: the embedded phone web app, at the root of the origin.
 //!
@@ -26,6 +28,7 @@ pub mod health;
 pub mod openapi;
 pub mod owner;
 pub mod plain;
+pub mod system;
 pub mod tokens;
 pub mod web;
 
@@ -80,6 +83,8 @@ pub struct AppState {
     pub info: Arc<BoxInfo>,
     /// Resolves when the box is stopping (long polls end early).
     pub shutdown: crate::system::shutdown::Shutdown,
+    /// The running system: uptime, last stop, watchdog, data directory.
+    pub system: Arc<crate::system::status::System>,
 }
 
 /// Default limit for JSON bodies.
@@ -115,6 +120,9 @@ fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::start))
         .routes(routes!(devices::redeem))
         .routes(routes!(owner::recover))
+        .routes(routes!(system::status))
+        .routes(routes!(system::integrity_check))
+        .routes(routes!(system::factory_reset))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
         .routes(routes!(doctypes::list))

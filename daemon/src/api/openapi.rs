@@ -24,6 +24,7 @@ use super::extract::Authed;
         (name = "tokens", description = "API tokens for scripts and devices"),
         (name = "docs", description = "Typed JSON documents, queries and the change feed"),
         (name = "files", description = "Encrypted files, folders and the trash"),
+        (name = "system", description = "The running box: status, database integrity, factory reset"),
     )
 )]
 struct BaseApi;

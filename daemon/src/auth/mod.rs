@@ -127,9 +127,16 @@ impl Auth {
                 .map_err(|e| AuthError::Internal(format!("claim code: {e}")))?;
             if code.provisioned {
                 tracing::info!("the box is unclaimed; claim it with the code on its label");
-            } else {
-                // Development boxes have no label: the log is where the code is read.
+            } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                // A developer watching a terminal: nothing keeps this line.
+                // Logs that are kept (the journal, a file) never get the
+                // code; they say where to read it.
                 tracing::info!(claim_code = %code.display(), "the box is unclaimed; claim it with this code (also in {})", data_dir.join("claim-code").display());
+            } else {
+                tracing::info!(
+                    "the box is unclaimed; its claim code is in {} (and on the console, when configured)",
+                    data_dir.join("claim-code").display()
+                );
             }
             Some(Arc::new(code))
         };
@@ -144,6 +151,16 @@ impl Auth {
             hostname,
             claimed: watch::Sender::new(is_claimed),
         })
+    }
+
+    /// The claim code of an unclaimed box, grouped for people
+    /// (`XXXX-XXXX-XXXX`), for the box's own console; never logged.
+    pub fn claim_code(&self) -> Option<Zeroizing<String>> {
+        self.claim
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|c| Zeroizing::new(c.display()))
     }
 
     pub fn is_claimed(&self) -> bool {
@@ -229,6 +246,25 @@ impl Auth {
         passphrase: Zeroizing<String>,
         device_name: String,
     ) -> Result<sessions::NewSession, AuthError> {
+        self.verify_passphrase(client, passphrase, "login").await?;
+        Ok(sessions::create(
+            &self.db,
+            sessions::Kind::Login,
+            sessions::clean_name(&device_name),
+            client.to_string(),
+        )
+        .await?)
+    }
+
+    /// Checks the owner's passphrase as a login does — rate-limited per
+    /// client and for the whole box, one Argon2id run at a time — before an
+    /// action that needs it confirmed (`what` names the action in the log).
+    pub async fn verify_passphrase(
+        &self,
+        client: IpAddr,
+        passphrase: Zeroizing<String>,
+        what: &'static str,
+    ) -> Result<(), AuthError> {
         if !self.is_claimed() {
             return Err(AuthError::NotClaimed);
         }
@@ -241,16 +277,9 @@ impl Auth {
         .await
         .inspect_err(|e| {
             if matches!(e, AuthError::WrongPassphrase) {
-                tracing::warn!(%client, "login with a wrong passphrase");
+                tracing::warn!(%client, "{what} with a wrong passphrase");
             }
-        })?;
-        Ok(sessions::create(
-            &self.db,
-            sessions::Kind::Login,
-            sessions::clean_name(&device_name),
-            client.to_string(),
-        )
-        .await?)
+        })
     }
 
     /// Makes a one-time pairing code (the caller must be the owner).

@@ -1,12 +1,16 @@
 //! `foyerd serve`: opens the vault, starts the HTTPS and plain-HTTP
 //! listeners, and shuts everything down cleanly on SIGTERM/SIGINT.
 //!
-//! Order at start: data directory → device identity → keyring (master key)
-//! → vault (database, files) → certificates → auth (claim code) → listeners
-//! → mDNS announcement (and the tasks that keep the TXT record and the
-//! server certificate current).
-//! Order at stop: mDNS goodbye → stop accepting → let in-flight requests
-//! finish (bounded) → checkpoint and close the database.
+//! Order at start: data directory → listeners bound → device identity →
+//! keyring (master key) → the `.running` marker → vault (database, files;
+//! a quick check when the last stop was unclean) → certificates → auth
+//! (claim code) → mDNS announcement → listeners serve → console text →
+//! `READY=1` to systemd → the watchdog and the tasks that keep the TXT
+//! record, the server certificate and the console text current. Each stage
+//! is a `STATUS=` line for `systemctl status`.
+//! Order at stop: `STOPPING=1` → mDNS goodbye → stop accepting → let
+//! in-flight requests finish (bounded) → checkpoint and close the database
+//! → remove the `.running` marker (the stop was clean).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,30 +22,25 @@ use axum_server::tls_rustls::RustlsAcceptor;
 
 use crate::api::{self, AppState, BoxInfo};
 use crate::auth::Auth;
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 use crate::net::{mdns, tls};
+use crate::system::console::Console;
 use crate::system::identity::Identity;
-use crate::system::shutdown;
+use crate::system::integrity::{self, IntegrityChecker, IntegrityReport, LastStop, RunMarker};
+use crate::system::status::System;
+use crate::system::{factory_reset, logging, notify, shutdown, watchdog};
 use crate::vault::keys::{Keyring, create_private_dir};
 use crate::vault::{StorageLimits, Vault};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const GRACE: Duration = Duration::from_secs(20);
 
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
+/// How long start may take beyond `TimeoutStartSec=` while the database is
+/// checked after an unclean stop (linear in its size; an SD card is slow).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 pub fn run(config: Config) -> anyhow::Result<()> {
-    init_logging(config.log_format);
+    logging::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("foyerd")
@@ -55,6 +54,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Everything the daemon creates is for its own user only.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let data_dir = config.data_dir.clone();
+    notify::status("starting: data directory and listeners");
     create_private_dir(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
 
@@ -65,10 +65,32 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let https_addr = https_listeners[0].local_addr()?;
     let http_addr = http_listeners[0].local_addr()?;
 
+    notify::status("starting: device identity and keys");
     let identity = Identity::load_or_create(&data_dir).context("device identity")?;
     let (keyring, master) =
         Keyring::open_or_create(&data_dir.join("keys")).context("opening the keyring")?;
     let master = Arc::new(master);
+    if factory_reset::is_pending(&data_dir) {
+        tracing::warn!(
+            file = %factory_reset::path(&data_dir).display(),
+            "a factory reset is pending: the OS image wipes the data at its next boot"
+        );
+    }
+
+    // From here until the database is closed at a clean stop, the marker says
+    // "running"; finding it now means the last run did not end that way.
+    let marker = RunMarker::create(&data_dir).with_context(|| {
+        format!(
+            "cannot write {}",
+            data_dir.join(integrity::MARKER).display()
+        )
+    })?;
+    if marker.found {
+        tracing::warn!(
+            "the last stop was not clean (power cut, crash or kill): the database will be checked"
+        );
+    }
+    notify::status("starting: opening the vault");
     let limits = StorageLimits {
         min_free_bytes: config.min_free_bytes,
         files_quota_bytes: config.files_quota_bytes,
@@ -76,6 +98,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let vault = Vault::open(&data_dir, &master, limits)
         .await
         .context("opening the vault")?;
+    let last_stop = if marker.found {
+        LastStop {
+            clean: false,
+            quick_check: Some(check_after_unclean_stop(&vault).await),
+        }
+    } else {
+        LastStop {
+            clean: true,
+            quick_check: None,
+        }
+    };
+
+    notify::status("starting: certificates and authentication");
     let tls = Arc::new(
         tls::load_or_create(
             &data_dir.join("tls"),
@@ -130,12 +165,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         lan: announcer.as_ref().map(|a| a.subscribe()),
     });
     let auth = Arc::new(auth);
+    let watchdog_interval = watchdog::interval_from_env();
+    let database_sound = last_stop.quick_check.as_ref().is_none_or(|r| r.ok);
+    let system = Arc::new(System::new(
+        started,
+        data_dir.clone(),
+        last_stop,
+        watchdog_interval,
+        IntegrityChecker::new(Arc::clone(&vault.db)),
+    ));
     let (trigger, stop) = shutdown::channel();
     let state = AppState {
         shutdown: stop.clone(),
         vault: Arc::clone(&vault),
         auth: Arc::clone(&auth),
         info: Arc::clone(&info),
+        system,
     };
     if let Some(a) = &announcer {
         tokio::spawn(follow_claimed(auth.watch_claimed(), Arc::clone(a)));
@@ -185,6 +230,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }));
     }
 
+    if let Some(path) = &config.console_issue {
+        let mut console = Console::new(
+            path.clone(),
+            Arc::clone(&info),
+            Arc::clone(&auth),
+            config.listen.ip(),
+        );
+        console.refresh();
+        tokio::spawn(console.follow(stop.clone()));
+    }
+
+    // The listeners are bound (connections queue from here) and their
+    // servers are spawned: the box serves.
     tracing::info!(
         name = %format!("{}.local", info.hostname),
         https = %format!("https://{https_addr}"),
@@ -194,10 +252,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "foyerd is ready"
     );
+    let ready = ReadyStatus {
+        name: info.hostname.clone(),
+        database_sound,
+    };
+    notify::ready(&ready.text(auth.is_claimed()));
+    tokio::spawn(follow_status(auth.watch_claimed(), ready, stop.clone()));
+    if let Some(interval) = watchdog_interval {
+        tracing::info!(
+            interval_ms = interval.as_millis() as u64,
+            "systemd watchdog: pinging every half interval after a liveness check"
+        );
+        tokio::spawn(watchdog::run(interval, Arc::clone(&vault.db), stop.clone()));
+    }
 
     let signal = shutdown::signal()
         .await
         .context("installing signal handlers")?;
+    notify::stopping("stopping: finishing in-flight requests");
     tracing::info!(signal, "stopping: finishing in-flight requests");
     if let Some(a) = announcer {
         // Goodbye packets first, so phones forget the box before it goes.
@@ -211,8 +283,75 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     vault.close();
+    if let Err(e) = marker.remove() {
+        // The next start will check the database for nothing; no harm.
+        tracing::warn!(error = %e, "cannot remove the running marker");
+    }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// `PRAGMA quick_check` before serving, after an unclean stop. Problems are
+/// logged and kept for the status; the box serves anyway, so that the owner
+/// can see them and get at what is still readable.
+async fn check_after_unclean_stop(vault: &Vault) -> IntegrityReport {
+    notify::extend_start_timeout(
+        CHECK_TIMEOUT,
+        "starting: checking the database after an unclean stop",
+    );
+    let checked = Instant::now();
+    let report = match integrity::quick_check(&vault.db).await {
+        Ok(report) => report,
+        Err(e) => IntegrityReport::failed(format!("the check could not run: {e}")),
+    };
+    let took_ms = checked.elapsed().as_millis() as u64;
+    if report.ok {
+        tracing::info!(took_ms, "database quick check after an unclean stop: ok");
+    } else {
+        tracing::error!(took_ms, problems = ?report.result, "database quick check after an unclean stop found problems");
+    }
+    report
+}
+
+/// What `systemctl status` shows once the box serves (no secrets: any local
+/// user can read it).
+struct ReadyStatus {
+    name: String,
+    database_sound: bool,
+}
+
+impl ReadyStatus {
+    fn text(&self, claimed: bool) -> String {
+        let mut text = format!(
+            "ready: {}, {}",
+            self.name,
+            if claimed { "claimed" } else { "unclaimed" }
+        );
+        if !self.database_sound {
+            text.push_str("; the database check after an unclean stop found problems");
+        }
+        text
+    }
+}
+
+/// Keeps the `STATUS=` line in step with the claimed state.
+async fn follow_status(
+    mut claimed: tokio::sync::watch::Receiver<bool>,
+    ready: ReadyStatus,
+    mut stop: shutdown::Shutdown,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.wait() => return,
+            changed = claimed.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = *claimed.borrow_and_update();
+                notify::status(&ready.text(now));
+            }
+        }
+    }
 }
 
 /// Keeps the `claimed` TXT key of the mDNS record in step with the box.
