@@ -1,6 +1,6 @@
 // Foyer service worker: the app shell from a versioned cache (cache-first),
 // the API always from the network (never cached), an offline answer otherwise.
-const VERSION = 'foyer-shell-v5';
+const VERSION = 'foyer-shell-v6';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/api.js', '/js/i18n.js', '/js/ui.js', '/js/cards.js',

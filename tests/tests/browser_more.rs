@@ -11,6 +11,7 @@
 //! - Settings: an API token is shown once, works with its scopes and stops
 //!   working when revoked; changing the passphrase ends the old one; log out.
 //! - Recovery with the recovery key sets a new passphrase and shows a new key.
+//! - Factory reset: the passphrase is asked for; a wrong one writes nothing.
 //!
 //! Every screen visited must fit 360 px without sideways scrolling; each is
 //! saved as a PNG in `target/browser-artefacts/<test>/`.
@@ -587,5 +588,45 @@ async fn recovery_key_sets_a_new_passphrase() {
         )
         .await
         .expect_error(401, "wrong_recovery_key");
+    b.close().await;
+}
+
+/// Factory reset in Settings (in French): the warning dialog asks for the
+/// passphrase; a wrong one is refused on screen and writes nothing; the
+/// right one writes the request the OS image acts on, and the screen says
+/// the box is restarting.
+#[tokio::test]
+async fn factory_reset_asks_for_the_passphrase() {
+    let Some((d, mut b)) = start_box("factory-reset", "fr").await else {
+        return;
+    };
+    let fr = strings("fr");
+    let request = d.data_dir.join("factory-reset");
+    d.claim().await;
+    b.log_in().await;
+    b.tap("tab-settings").await;
+    b.scroll_to(&testid("settings-reset")).await;
+    b.tap("reset-start").await;
+    b.fill("reset-passphrase", "pas ma phrase secrète").await;
+    b.tap("reset-submit").await;
+    assert_eq!(
+        b.text_of("form-error").await,
+        tr(&fr, "settings.reset_wrong")
+    );
+    assert!(!request.exists(), "a wrong passphrase wrote the request");
+    b.screen("reset-wrong").await;
+    b.audit("reset-wrong").await;
+
+    b.fill("reset-passphrase", PASSPHRASE).await;
+    b.tap("reset-submit").await;
+    b.hook("reset-done").await;
+    assert!(request.is_file(), "no factory-reset request");
+    assert_eq!(
+        b.text_of("reset-done").await,
+        tr(&fr, "settings.reset_done")
+    );
+    let health = d.anon().get("/api/health").await.ok(200);
+    assert_eq!(health["factory_reset_pending"], true);
+    b.screen("reset-done").await;
     b.close().await;
 }

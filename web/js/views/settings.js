@@ -1,5 +1,5 @@
 // Settings: the box, pairing a phone, devices and sessions, API tokens,
-// passphrase, language, log out.
+// passphrase, language, factory reset, log out.
 import { api } from '../api.js';
 import { t, ago, date } from '../i18n.js';
 import { h, clear, icon, button, busy, field, errorBox, errorText, announce, confirmDialog, promptDialog, modal, copy, fingerprintBlock, passphraseFields, langSwitch, spinner, nextId } from '../ui.js';
@@ -17,6 +17,7 @@ export default async function settings(main, params, app) {
   const pairing = h('div');
   const devices = h('div', spinner());
   const tokens = h('div', spinner());
+  const reset = h('div');
 
   clear(main, h('div.page',
     section('box', t('settings.box'), box),
@@ -25,6 +26,7 @@ export default async function settings(main, params, app) {
     section('passphrase', t('settings.passphrase'), passphraseForm()),
     section('tokens', t('settings.tokens'), h('p.muted', t('settings.tokens_intro')), tokens),
     section('language', t('settings.language'), langSwitch()),
+    section('reset', t('settings.reset'), reset),
     h('div.actions.center', button(t('settings.logout'), { class: 'secondary', 'data-testid': 'logout', onclick: logout }, 'back'))));
 
   // ---- box --------------------------------------------------------------
@@ -217,12 +219,51 @@ export default async function settings(main, params, app) {
     } }, h('p.muted', t('settings.pass_intro')), current, next, err, h('div.actions.left', submit));
   }
 
+  // ---- factory reset ------------------------------------------------------------
+  function resetIdle() {
+    if (app.health && app.health.factory_reset_pending) { resetDone(); return; }
+    clear(reset, h('p.muted', t('settings.reset_intro')),
+      h('div.actions.left', button(t('settings.reset_start'), { class: 'secondary danger-text', 'data-testid': 'reset-start', onclick: factoryReset }, 'warning')));
+  }
+
+  function resetDone() {
+    clear(reset, h('div.notice.warn', { 'data-testid': 'reset-done' }, icon('warning'), h('p', t('settings.reset_done'))));
+  }
+
+  async function factoryReset() {
+    const done = await modal(t('settings.reset_title'), (close) => {
+      const pass = field(t('settings.reset_passphrase'), { type: 'password', autocomplete: 'current-password', required: true, 'data-testid': 'reset-passphrase' });
+      const err = errorBox();
+      const submit = h('button.danger', { type: 'submit', 'data-testid': 'reset-submit' }, t('settings.reset_submit'));
+      requestAnimationFrame(() => pass.input.focus());
+      return h('form.stack', { onsubmit: (e) => {
+        e.preventDefault();
+        err.hide();
+        if (!pass.input.value) { err.show(t('pass.empty')); pass.input.focus(); return; }
+        busy(submit, async () => {
+          try {
+            await api('/api/system/factory-reset', { method: 'POST', body: { passphrase: pass.input.value } });
+            close(true);
+          } catch (e2) {
+            if (e2.code === 'wrong_passphrase') { err.show(t('settings.reset_wrong')); pass.input.select(); } else err.showFor(e2, submit);
+          }
+        });
+      } }, h('div.notice.danger', icon('warning'), h('p', t('settings.reset_warning'))), pass, err,
+      h('div.actions', button(t('common.cancel'), { class: 'secondary', onclick: () => close(false) }), submit));
+    });
+    if (!done) return;
+    if (app.health) app.health.factory_reset_pending = true;
+    resetDone();
+    announce(t('settings.reset_done'), 'success');
+  }
+
   async function logout() {
     try { await api('/api/session', { method: 'DELETE' }); } catch { /* gone already */ }
     app.loggedOut(t('settings.logged_out'));
   }
 
   pairIdle();
+  resetIdle();
   await Promise.all([loadBox(), loadDevices(), loadTokens()]);
   return {
     destroy() { timers.forEach(clearInterval); urls.forEach((u) => URL.revokeObjectURL(u)); },
