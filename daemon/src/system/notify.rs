@@ -22,11 +22,6 @@ fn send(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Whether a service manager is listening (`NOTIFY_SOCKET` is set).
-pub fn enabled() -> bool {
-    std::env::var_os("NOTIFY_SOCKET").is_some_and(|s| !s.is_empty())
-}
-
 /// A start stage or a state change, for `systemctl status`.
 pub fn status(text: &str) {
     send(&[NotifyState::Status(text)]);
