@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use board::BoardChoice;
 use clap::Args;
 use serde::Deserialize;
 
@@ -68,6 +69,14 @@ pub struct ServeArgs {
     /// while unclaimed) to this file, for agetty's /etc/issue.d.
     #[arg(long, env = "FOYER_CONSOLE_ISSUE", value_name = "FILE")]
     pub console_issue: Option<PathBuf>,
+    /// Which hardware this is: `auto` (default: Raspberry Pi if the device
+    /// tree says so, else PC), `rpi`, `pc` or `sim` (tests).
+    #[arg(long, env = "FOYER_BOARD", value_name = "auto|rpi|pc|sim")]
+    pub board: Option<BoardChoice>,
+    /// Directory the board's system files (sysfs, procfs, device tree) are
+    /// read under. Default: /
+    #[arg(long, env = "FOYER_BOARD_ROOT", value_name = "DIR")]
+    pub board_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -91,6 +100,8 @@ struct FileConfig {
     files_quota_bytes: Option<u64>,
     log_format: Option<LogFormat>,
     console_issue: Option<PathBuf>,
+    board: Option<BoardChoice>,
+    board_root: Option<PathBuf>,
 }
 
 /// The effective configuration of a running box.
@@ -108,6 +119,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where the console text goes (none: not written).
     pub console_issue: Option<PathBuf>,
+    /// Which hardware implementation to use.
+    pub board: BoardChoice,
+    /// Where the board's system files are read (`/` in production).
+    pub board_root: PathBuf,
 }
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
@@ -158,6 +173,11 @@ impl Config {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             console_issue: args.console_issue.or(file.console_issue),
+            board: args.board.or(file.board).unwrap_or_default(),
+            board_root: args
+                .board_root
+                .or(file.board_root)
+                .unwrap_or_else(|| PathBuf::from("/")),
         };
         config.validate()?;
         Ok(config)
@@ -180,6 +200,9 @@ impl Config {
                 "console_issue {} is not a file path",
                 path.display()
             )));
+        }
+        if self.board_root.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("board_root is empty".into()));
         }
         if let Some(path) = &self.claim_code_file
             && !path.is_file()
@@ -272,6 +295,40 @@ mod tests {
         })
         .expect_err("not a file");
         assert!(err.to_string().contains("console_issue"), "{err}");
+    }
+
+    #[test]
+    fn the_board_comes_from_the_file_or_the_command_line() {
+        let defaults = Config::resolve(ServeArgs::default()).expect("defaults");
+        assert_eq!(defaults.board, BoardChoice::Auto);
+        assert_eq!(defaults.board_root, PathBuf::from("/"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("foyer.toml");
+        std::fs::write(&file, "board = \"sim\"\nboard_root = \"/tmp/fake\"\n")
+            .expect("write config");
+        let from_file = Config::resolve(ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        })
+        .expect("valid");
+        assert_eq!(from_file.board, BoardChoice::Simulated);
+        assert_eq!(from_file.board_root, PathBuf::from("/tmp/fake"));
+        let from_args = Config::resolve(ServeArgs {
+            config: Some(file),
+            board: Some(BoardChoice::Pc),
+            ..ServeArgs::default()
+        })
+        .expect("valid");
+        assert_eq!(from_args.board, BoardChoice::Pc);
+        assert_eq!(from_args.board_root, PathBuf::from("/tmp/fake"));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "board = \"mainframe\"\n").expect("write config");
+        let err = Config::resolve(ServeArgs {
+            config: Some(bad),
+            ..ServeArgs::default()
+        })
+        .expect_err("unknown board");
+        assert!(err.to_string().contains("mainframe"), "{err}");
     }
 
     #[test]

@@ -65,6 +65,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let https_addr = https_listeners[0].local_addr()?;
     let http_addr = http_listeners[0].local_addr()?;
 
+    // The hardware, once: everything board-specific goes through it.
+    let board: Arc<dyn board::Board> = Arc::from(board::detect(config.board, &config.board_root));
+    tracing::info!(
+        kind = ?board.kind(),
+        model = %board.identity().model,
+        root = %config.board_root.display(),
+        "board"
+    );
+
     notify::status("starting: device identity and keys");
     let identity = Identity::load_or_create(&data_dir).context("device identity")?;
     let (keyring, master) =
@@ -173,6 +182,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         last_stop,
         watchdog_interval,
         IntegrityChecker::new(Arc::clone(&vault.db)),
+        Arc::clone(&board),
     ));
     let (trigger, stop) = shutdown::channel();
     let state = AppState {

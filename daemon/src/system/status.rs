@@ -9,8 +9,10 @@
 //! own without changing the existing ones.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use board::Board;
 use serde::Serialize;
 
 use crate::system::integrity::{IntegrityChecker, LastStop};
@@ -22,6 +24,8 @@ pub struct System {
     last_stop: LastStop,
     watchdog: Option<Duration>,
     pub integrity: IntegrityChecker,
+    /// The hardware this runs on, detected once at start.
+    board: Arc<dyn Board>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -62,6 +66,7 @@ impl System {
         last_stop: LastStop,
         watchdog: Option<Duration>,
         integrity: IntegrityChecker,
+        board: Arc<dyn Board>,
     ) -> System {
         System {
             started,
@@ -69,7 +74,13 @@ impl System {
             last_stop,
             watchdog,
             integrity,
+            board,
         }
+    }
+
+    /// The hardware this runs on.
+    pub fn board(&self) -> &Arc<dyn Board> {
+        &self.board
     }
 
     pub fn data_dir(&self) -> &Path {
