@@ -49,6 +49,12 @@ async fn the_console_shows_the_claim_code_until_the_box_is_claimed() {
     // A relative path: the daemon runs in the test's temporary directory.
     let d = Daemon::start_args(&["--console-issue", "issue"]).await;
     let issue = d.root().join("issue");
+    // The servers are spawned just before the text is first written: the
+    // API may answer a moment before the file exists.
+    wait_until("the console text", Duration::from_secs(10), || {
+        issue.exists()
+    })
+    .await;
     let health = d.anon().get("/api/health").await.ok(200);
     let name = health["name"].as_str().expect("name");
     let text = read(&issue);
