@@ -4,12 +4,13 @@
 //! Supervision by systemd lives here too: [`notify`] (readiness and status),
 //! [`watchdog`] (pings after a liveness check), [`logging`] (the journal),
 //! [`integrity`] (unclean stops and database checks), [`status`] (what the
-//! owner sees of it), [`console`] (the text on the box's own screen) and
+//! owner sees of it, with [`hardware`] from the `board` crate), [`console`] (the text on the box's own screen) and
 //! [`factory_reset`] (the request the OS image acts on).
 
 pub mod console;
 pub mod factory_reset;
 pub mod fsutil;
+pub mod hardware;
 pub mod identity;
 pub mod integrity;
 pub mod label;

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum_server::accept::{TcpConfigAcceptor, TcpKeepaliveConfig, TcpSocketConfig};
 use axum_server::tls_rustls::RustlsAcceptor;
+use board::KeySealer as _;
 
 use crate::api::{self, AppState, BoxInfo};
 use crate::auth::Auth;
@@ -183,6 +184,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         watchdog_interval,
         IntegrityChecker::new(Arc::clone(&vault.db)),
         Arc::clone(&board),
+        // What the keyring uses today for the unattended key.
+        board::FileSealer::new(&data_dir.join("keys")).describe(),
     ));
     let (trigger, stop) = shutdown::channel();
     let state = AppState {

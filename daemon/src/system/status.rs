@@ -1,20 +1,21 @@
 //! The running system as the owner sees it (`GET /api/system/status`):
 //! version and uptime, how the last run ended, the watchdog, the data
-//! directory's disk. Also what the system routes act on: the data directory
-//! (factory reset) and the integrity checker.
+//! directory's disk, the hardware and memory. Also what the system routes
+//! act on: the data directory (factory reset) and the integrity checker.
 //!
-//! The answer is grouped by concern, one object each, so that what the
-//! `board` integration learns about the hardware (temperature, throttling,
-//! storage wear, how the unattended key is sealed) joins as objects of its
-//! own without changing the existing ones.
+//! The answer is grouped by concern, one object each: what the `board`
+//! crate tells about the hardware (temperature, throttling, storage wear,
+//! how the unattended key is sealed) is the `board` object, built in
+//! [`hardware`](crate::system::hardware), beside the existing ones.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use board::Board;
+use board::{Board, SealInfo};
 use serde::Serialize;
 
+use crate::system::hardware::{self, BoardStatus, MemoryStatus};
 use crate::system::integrity::{IntegrityChecker, LastStop};
 
 /// Facts fixed at start, and the state of the running system.
@@ -26,6 +27,8 @@ pub struct System {
     pub integrity: IntegrityChecker,
     /// The hardware this runs on, detected once at start.
     board: Arc<dyn Board>,
+    /// How the keyring seals the unattended key (fixed at start).
+    key_sealing: SealInfo,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -37,6 +40,8 @@ pub struct SystemStatus {
     pub last_stop: LastStop,
     pub watchdog: WatchdogStatus,
     pub storage: StorageStatus,
+    pub board: BoardStatus,
+    pub memory: MemoryStatus,
 }
 
 /// The systemd watchdog, as systemd configured it for this run.
@@ -67,6 +72,7 @@ impl System {
         watchdog: Option<Duration>,
         integrity: IntegrityChecker,
         board: Arc<dyn Board>,
+        key_sealing: SealInfo,
     ) -> System {
         System {
             started,
@@ -75,6 +81,7 @@ impl System {
             watchdog,
             integrity,
             board,
+            key_sealing,
         }
     }
 
@@ -87,7 +94,8 @@ impl System {
         &self.data_dir
     }
 
-    /// The status now; reading the disk's size is the one thing that can fail.
+    /// The status now; reading the disk's size is the one thing that can
+    /// fail. Reads sysfs/procfs: call it from a blocking thread.
     pub fn status(&self) -> std::io::Result<SystemStatus> {
         Ok(SystemStatus {
             version: env!("CARGO_PKG_VERSION"),
@@ -103,6 +111,8 @@ impl System {
                 free_bytes: fs4::available_space(&self.data_dir)?,
                 total_bytes: fs4::total_space(&self.data_dir)?,
             },
+            board: hardware::board_status(self.board.as_ref(), &self.data_dir, &self.key_sealing),
+            memory: hardware::memory(),
         })
     }
 }

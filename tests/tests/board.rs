@@ -1,0 +1,115 @@
+//! The hardware, through the real binary on the simulated board
+//! (`--board sim --board-root <tempdir>`, or `board`/`board_root` in the
+//! config file), whose "sysfs" is a fake tree like the board crate's tests':
+//!
+//! - `GET /api/system/status` has a `board` object: kind `simulated`, the
+//!   model, `serial_known` without the serial itself, the temperature and
+//!   throttling flags from the fake tree, the hardware watchdog, storage
+//!   health, the key sealing (the file method, no key material); and a
+//!   `memory` object from `/proc/meminfo`;
+//! - the OpenAPI document describes them.
+
+use std::path::Path;
+
+use foyer_e2e::{Daemon, Options, Via};
+
+/// Writes `content` at `root/rel`, creating parent directories.
+fn put(root: &Path, rel: &str, content: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, content).expect("write");
+}
+
+/// A simulated box: identity, one CPU thermal zone at 48.25 °C, a
+/// hardware watchdog, and a throttled word with under-voltage now.
+fn fake_tree(root: &Path) {
+    put(root, "sim/model", "Foyer test board\n");
+    put(root, "sim/serial", "5e41a1-not-shown\n");
+    put(root, "sim/throttled", "0x50005\n");
+    put(
+        root,
+        "sys/class/thermal/thermal_zone0/type",
+        "cpu-thermal\n",
+    );
+    put(root, "sys/class/thermal/thermal_zone0/temp", "48250\n");
+    put(
+        root,
+        "sys/class/watchdog/watchdog0/identity",
+        "bcm2835-wdt\n",
+    );
+    put(root, "sys/class/watchdog/watchdog0/timeout", "15\n");
+}
+
+fn check_status(status: &serde_json::Value) {
+    let board = &status["board"];
+    assert_eq!(board["kind"], "simulated", "{status}");
+    assert_eq!(board["model"], "Foyer test board", "{status}");
+    assert_eq!(board["serial_known"], true, "{status}");
+    assert!(
+        !status.to_string().contains("5e41a1"),
+        "the serial must not be shown: {status}"
+    );
+    assert_eq!(board["sensors"]["temperature_c"], 48.25, "{status}");
+    let throttling = &board["sensors"]["throttling"];
+    assert_eq!(throttling["source"], "simulated", "{status}");
+    assert_eq!(throttling["raw"], 0x50005, "{status}");
+    assert_eq!(throttling["under_voltage_now"], true, "{status}");
+    assert_eq!(throttling["throttled_now"], true, "{status}");
+    assert_eq!(throttling["freq_capped_now"], false, "{status}");
+    assert_eq!(
+        board["hardware_watchdog"]["identity"], "bcm2835-wdt",
+        "{status}"
+    );
+    assert_eq!(board["hardware_watchdog"]["timeout_secs"], 15, "{status}");
+    assert!(board["storage"].is_object(), "{status}");
+    // No OTP key in the tree: the unattended key is the file's.
+    assert_eq!(board["key_sealing"]["method"], "file", "{status}");
+    assert_eq!(board["key_sealing"]["strength"], "file", "{status}");
+    // The existing figures stay.
+    assert!(status["storage"]["total_bytes"].is_u64(), "{status}");
+    let total = status["memory"]["total_bytes"].as_u64().expect("memory");
+    let available = status["memory"]["available_bytes"]
+        .as_u64()
+        .expect("available memory");
+    assert!(total > 0 && available <= total, "{status}");
+}
+
+#[tokio::test]
+async fn the_status_shows_the_simulated_board() {
+    let tree = tempfile::tempdir().expect("temp dir");
+    fake_tree(tree.path());
+    let root = tree.path().to_str().expect("utf-8 path");
+    let d = Daemon::start_args(&["--board", "sim", "--board-root", root]).await;
+    let owner = d.owner().await;
+    let status = owner.get("/api/system/status").await.ok(200);
+    check_status(&status);
+
+    let spec = owner.get("/api/openapi.json").await.ok(200);
+    let schemas = &spec["components"]["schemas"];
+    for name in ["BoardStatus", "MemoryStatus", "SensorsStatus", "KeySealing"] {
+        assert!(schemas[name].is_object(), "{name} missing from the spec");
+    }
+    assert!(
+        schemas["SystemStatus"]["properties"]["board"].is_object(),
+        "{}",
+        schemas["SystemStatus"]
+    );
+}
+
+#[tokio::test]
+async fn the_board_can_be_chosen_in_the_config_file() {
+    let tree = tempfile::tempdir().expect("temp dir");
+    fake_tree(tree.path());
+    let d = Daemon::start_with(Options {
+        via: Via::ConfigFile,
+        config_extra: format!(
+            "board = \"sim\"\nboard_root = {:?}\n",
+            tree.path().to_str().expect("utf-8 path")
+        ),
+        ..Options::default()
+    })
+    .await;
+    let owner = d.owner().await;
+    let status = owner.get("/api/system/status").await.ok(200);
+    check_status(&status);
+}
