@@ -7,11 +7,18 @@
 //!   throttling flags from the fake tree, the hardware watchdog, storage
 //!   health, the key sealing (the file method, no key material); and a
 //!   `memory` object from `/proc/meminfo`;
-//! - the OpenAPI document describes them.
+//! - the OpenAPI document describes them;
+//! - the status LED (the simulated board's `sim/led` file, and the trigger
+//!   of its `sys/class/leds/sim`): `unclaimed` once the box serves, `ok`
+//!   once it is claimed, `error` when the start fails after the board was
+//!   detected (here: a data directory that cannot be created).
 
 use std::path::Path;
 
-use foyer_e2e::{Daemon, Options, Via};
+use std::ffi::OsString;
+use std::time::Duration;
+
+use foyer_e2e::{Daemon, Options, Via, run_foyerd, wait_until};
 
 /// Writes `content` at `root/rel`, creating parent directories.
 fn put(root: &Path, rel: &str, content: &str) {
@@ -112,4 +119,68 @@ async fn the_board_can_be_chosen_in_the_config_file() {
     let owner = d.owner().await;
     let status = owner.get("/api/system/status").await.ok(200);
     check_status(&status);
+}
+
+/// The state the simulated board's LED shows (`sim/led`), if written yet.
+fn led(root: &Path) -> Option<String> {
+    std::fs::read_to_string(root.join("sim/led"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// What the simulated LED's kernel trigger was set to.
+fn trigger(root: &Path) -> String {
+    std::fs::read_to_string(root.join("sys/class/leds/sim/trigger"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_led_shows_unclaimed_then_ok() {
+    let tree = tempfile::tempdir().expect("temp dir");
+    fake_tree(tree.path());
+    let root = tree.path().to_str().expect("utf-8 path");
+    let d = Daemon::start_args(&["--board", "sim", "--board-root", root]).await;
+    wait_until("the LED to show unclaimed", Duration::from_secs(10), || {
+        led(tree.path()).as_deref() == Some("unclaimed")
+    })
+    .await;
+    assert_eq!(trigger(tree.path()), "heartbeat");
+    let _owner = d.owner().await;
+    wait_until("the LED to show ok", Duration::from_secs(10), || {
+        led(tree.path()).as_deref() == Some("ok")
+    })
+    .await;
+    // Steady on: no trigger, full brightness.
+    assert_eq!(trigger(tree.path()), "none");
+}
+
+#[tokio::test]
+async fn a_failed_start_shows_error_on_the_led() {
+    let tree = tempfile::tempdir().expect("temp dir");
+    fake_tree(tree.path());
+    let blocker = tree.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file").expect("write");
+    let args: Vec<OsString> = [
+        "serve",
+        "--board",
+        "sim",
+        "--no-mdns",
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(OsString::from)
+    .chain([
+        OsString::from("--board-root"),
+        tree.path().as_os_str().to_owned(),
+        OsString::from("--data-dir"),
+        blocker.join("data").into_os_string(),
+    ])
+    .collect();
+    let out = run_foyerd(&args, &[], tree.path()).await;
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(led(tree.path()).as_deref(), Some("error"), "{out:?}");
 }

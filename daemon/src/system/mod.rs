@@ -5,7 +5,8 @@
 //! [`watchdog`] (pings after a liveness check), [`logging`] (the journal),
 //! [`integrity`] (unclean stops and database checks), [`status`] (what the
 //! owner sees of it, with [`hardware`] from the `board` crate), [`console`] (the text on the box's own screen) and
-//! [`factory_reset`] (the request the OS image acts on).
+//! [`factory_reset`] (the request the OS image acts on), and [`led`] (the
+//! status LED).
 
 pub mod console;
 pub mod factory_reset;
@@ -14,6 +15,7 @@ pub mod hardware;
 pub mod identity;
 pub mod integrity;
 pub mod label;
+pub mod led;
 pub mod logging;
 pub mod notify;
 pub mod serve;

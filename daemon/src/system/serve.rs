@@ -6,7 +6,9 @@
 //! a quick check when the last stop was unclean) → certificates → auth
 //! (claim code) → mDNS announcement → listeners serve → console text →
 //! `READY=1` to systemd → the watchdog and the tasks that keep the TXT
-//! record, the server certificate and the console text current. Each stage
+//! record, the server certificate, the console text and the status LED
+//! current. The board (hardware) is detected first; its LED shows
+//! `Booting` from then, and `Error` if the start fails. Each stage
 //! is a `STATUS=` line for `systemctl status`.
 //! Order at stop: `STOPPING=1` → mDNS goodbye → stop accepting → let
 //! in-flight requests finish (bounded) → checkpoint and close the database
@@ -20,6 +22,7 @@ use anyhow::Context;
 use axum_server::accept::{TcpConfigAcceptor, TcpKeepaliveConfig, TcpSocketConfig};
 use axum_server::tls_rustls::RustlsAcceptor;
 use board::KeySealer as _;
+use board::LedState;
 
 use crate::api::{self, AppState, BoxInfo};
 use crate::auth::Auth;
@@ -28,6 +31,7 @@ use crate::net::{mdns, tls};
 use crate::system::console::Console;
 use crate::system::identity::Identity;
 use crate::system::integrity::{self, IntegrityChecker, IntegrityReport, LastStop, RunMarker};
+use crate::system::led::StatusLed;
 use crate::system::status::System;
 use crate::system::{factory_reset, logging, notify, shutdown, watchdog};
 use crate::vault::keys::{Keyring, create_private_dir};
@@ -50,8 +54,33 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
+/// Detects the board, shows `Booting` on its LED, and `Error` if the start
+/// fails from here on.
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    // The hardware, once: everything board-specific goes through it.
+    let board: Arc<dyn board::Board> = Arc::from(board::detect(config.board, &config.board_root));
+    tracing::info!(
+        kind = ?board.kind(),
+        model = %board.identity().model,
+        root = %config.board_root.display(),
+        "board"
+    );
+    let led = Arc::new(StatusLed::new(Arc::clone(&board)));
+    led.set(LedState::Booting);
+    let result = serve_on(config, started, board, Arc::clone(&led)).await;
+    if result.is_err() {
+        led.set(LedState::Error);
+    }
+    result
+}
+
+async fn serve_on(
+    config: Config,
+    started: Instant,
+    board: Arc<dyn board::Board>,
+    led: Arc<StatusLed>,
+) -> anyhow::Result<()> {
     // Everything the daemon creates is for its own user only.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let data_dir = config.data_dir.clone();
@@ -65,15 +94,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let http_listeners = bind(config.http_listen)?;
     let https_addr = https_listeners[0].local_addr()?;
     let http_addr = http_listeners[0].local_addr()?;
-
-    // The hardware, once: everything board-specific goes through it.
-    let board: Arc<dyn board::Board> = Arc::from(board::detect(config.board, &config.board_root));
-    tracing::info!(
-        kind = ?board.kind(),
-        model = %board.identity().model,
-        root = %config.board_root.display(),
-        "board"
-    );
 
     notify::status("starting: device identity and keys");
     let identity = Identity::load_or_create(&data_dir).context("device identity")?;
@@ -271,6 +291,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     notify::ready(&ready.text(auth.is_claimed()));
     tokio::spawn(follow_status(auth.watch_claimed(), ready, stop.clone()));
+    // Unclaimed or Ok from now on, Attention when asked.
+    let (attention, attention_rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(led.follow(auth.watch_claimed(), attention_rx, stop.clone()));
     if let Some(interval) = watchdog_interval {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,
@@ -295,6 +318,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "a server stopped with an error");
         }
     }
+    drop(attention);
     vault.close();
     if let Err(e) = marker.remove() {
         // The next start will check the database for nothing; no harm.
