@@ -11,7 +11,10 @@
 //! - the status LED (the simulated board's `sim/led` file, and the trigger
 //!   of its `sys/class/leds/sim`): `unclaimed` once the box serves, `ok`
 //!   once it is claimed, `error` when the start fails after the board was
-//!   detected (here: a data directory that cannot be created).
+//!   detected (here: a data directory that cannot be created);
+//! - the button (the `sim/button` FIFO): a short press shows `attention` on
+//!   the LED (the kernel `timer` trigger, 1000 ms on / 1000 ms off). The
+//!   long hold (10 s, not configurable) is left to the board crate's tests.
 
 use std::path::Path;
 
@@ -183,4 +186,45 @@ async fn a_failed_start_shows_error_on_the_led() {
     let out = run_foyerd(&args, &[], tree.path()).await;
     assert!(!out.status.success(), "{out:?}");
     assert_eq!(led(tree.path()).as_deref(), Some("error"), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_short_press_of_the_button_shows_attention() {
+    let tree = tempfile::tempdir().expect("temp dir");
+    fake_tree(tree.path());
+    let root = tree.path().to_str().expect("utf-8 path");
+    let d = Daemon::start_args(&["--board", "sim", "--board-root", root]).await;
+    wait_until("the LED to show unclaimed", Duration::from_secs(10), || {
+        led(tree.path()).as_deref() == Some("unclaimed")
+    })
+    .await;
+    let fifo = tree.path().join("sim/button");
+    assert!(fifo.exists(), "the button FIFO is created at start");
+    // Opening a FIFO for writing waits for its reader: off the runtime.
+    let tap = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .and_then(|mut w| w.write_all(b"down\nup\n"))
+    });
+    tokio::time::timeout(Duration::from_secs(10), tap)
+        .await
+        .expect("the daemon reads the button")
+        .expect("tap task")
+        .expect("tap");
+    wait_until("the LED to show attention", Duration::from_secs(10), || {
+        led(tree.path()).as_deref() == Some("attention")
+    })
+    .await;
+    assert_eq!(trigger(tree.path()), "timer");
+    let delay_on =
+        std::fs::read_to_string(tree.path().join("sys/class/leds/sim/delay_on")).expect("delay_on");
+    assert_eq!(delay_on.trim(), "1000");
+    assert!(
+        d.log().contains("pairing asked"),
+        "the press is logged:\n{}",
+        d.log()
+    );
+    assert!(!d.data_dir.join("factory-reset").exists());
 }

@@ -5,9 +5,10 @@
 //! [`watchdog`] (pings after a liveness check), [`logging`] (the journal),
 //! [`integrity`] (unclean stops and database checks), [`status`] (what the
 //! owner sees of it, with [`hardware`] from the `board` crate), [`console`] (the text on the box's own screen) and
-//! [`factory_reset`] (the request the OS image acts on), and [`led`] (the
-//! status LED).
+//! [`factory_reset`] (the request the OS image acts on), [`led`] (the
+//! status LED) and [`button`] (the box's button).
 
+pub mod button;
 pub mod console;
 pub mod factory_reset;
 pub mod fsutil;

@@ -7,8 +7,8 @@
 //! (claim code) → mDNS announcement → listeners serve → console text →
 //! `READY=1` to systemd → the watchdog and the tasks that keep the TXT
 //! record, the server certificate, the console text and the status LED
-//! current. The board (hardware) is detected first; its LED shows
-//! `Booting` from then, and `Error` if the start fails. Each stage
+//! current, and the button's watcher. The board (hardware) is detected
+//! first; its LED shows `Booting` from then, and `Error` if the start fails. Each stage
 //! is a `STATUS=` line for `systemctl status`.
 //! Order at stop: `STOPPING=1` → mDNS goodbye → stop accepting → let
 //! in-flight requests finish (bounded) → checkpoint and close the database
@@ -33,7 +33,7 @@ use crate::system::identity::Identity;
 use crate::system::integrity::{self, IntegrityChecker, IntegrityReport, LastStop, RunMarker};
 use crate::system::led::StatusLed;
 use crate::system::status::System;
-use crate::system::{factory_reset, logging, notify, shutdown, watchdog};
+use crate::system::{button, factory_reset, logging, notify, shutdown, watchdog};
 use crate::vault::keys::{Keyring, create_private_dir};
 use crate::vault::{StorageLimits, Vault};
 
@@ -294,6 +294,14 @@ async fn serve_on(
     // Unclaimed or Ok from now on, Attention when asked.
     let (attention, attention_rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(led.follow(auth.watch_claimed(), attention_rx, stop.clone()));
+    let button = match button::start(board.as_ref(), data_dir.clone(), attention.clone()) {
+        Ok(watcher) => watcher,
+        Err(e) => {
+            // The box works without its button; say so.
+            tracing::warn!(error = %e, "the button is not watched");
+            None
+        }
+    };
     if let Some(interval) = watchdog_interval {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,
@@ -316,6 +324,15 @@ async fn serve_on(
     for server in servers {
         if let Ok(Err(e)) = server.await {
             tracing::warn!(error = %e, "a server stopped with an error");
+        }
+    }
+    if let Some(watcher) = button {
+        match tokio::task::spawn_blocking(move || watcher.stop()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the button watcher had stopped with an error")
+            }
+            Err(e) => tracing::warn!(error = %e, "stopping the button watcher failed"),
         }
     }
     drop(attention);
