@@ -59,6 +59,16 @@ pub struct LanState {
     pub address_epoch: u64,
 }
 
+/// Waits for the next change of the LAN state, when the box announces itself
+/// (forever otherwise). `false` when the announcer is gone: the caller stops
+/// watching (sets its receiver to `None`).
+pub async fn lan_changed(lan: &mut Option<watch::Receiver<LanState>>) -> bool {
+    match lan.as_mut() {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
 /// A running announcement; dropping it without [`Announcer::shutdown`] leaves
 /// the records to expire by their TTL instead of saying goodbye.
 pub struct Announcer {

@@ -162,12 +162,6 @@ impl Console {
         let mut claimed = self.auth.watch_claimed();
         let mut lan = self.info.lan.clone();
         loop {
-            let lan_changed = async {
-                match lan.as_mut() {
-                    Some(rx) => rx.changed().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 _ = stop.wait() => return,
                 changed = claimed.changed() => {
@@ -176,7 +170,7 @@ impl Console {
                         return;
                     }
                 }
-                alive = lan_changed => if !alive { lan = None; },
+                alive = crate::net::mdns::lan_changed(&mut lan) => if !alive { lan = None; },
                 _ = tokio::time::sleep(ADDRESS_POLL) => {}
             }
             self.refresh();

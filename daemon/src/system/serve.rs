@@ -427,16 +427,10 @@ async fn keep_certificate_current(
     mut stop: shutdown::Shutdown,
 ) {
     loop {
-        let lan_changed = async {
-            match lan.as_mut() {
-                Some(rx) => rx.changed().await.is_ok(),
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = stop.wait() => return,
             _ = tokio::time::sleep(CERT_CHECK_EVERY) => {}
-            alive = lan_changed => {
+            alive = mdns::lan_changed(&mut lan) => {
                 if !alive { lan = None; continue; }
                 // Let a burst of address events settle.
                 tokio::time::sleep(Duration::from_secs(2)).await;
